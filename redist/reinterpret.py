@@ -1,0 +1,301 @@
+"""Build a reinterpreted pyhf model from a published workspace, and go back to plain pyhf.
+
+:func:`reinterpret` takes a published HistFactory workspace, the joint number
+densities of the signal samples and a theory, prunes the modifiers that the
+theory replaces (e.g. the signal strength ``mu`` and the form-factor
+``corr_ff_*`` histosys terms), attaches a ``redist`` modifier to the named
+samples and returns a :class:`ReinterpretedModel` with a ready
+:class:`pyhf.pdf.Model` and its data. :meth:`ReinterpretedModel.to_workspace`
+evaluates the templates at a fixed theory point and returns a *plain* pyhf
+workspace that validates against pyhf's schema.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyhf
+
+from .density import JointDensity
+from .exceptions import ModelSpecError
+from .modifier import MODIFIER_TYPE, Reweighting, modifier_set, modifier_settings
+
+__all__ = ["ReinterpretedModel", "reinterpret"]
+
+
+def _spec_of(workspace: Any) -> dict[str, Any]:
+    if isinstance(workspace, pyhf.Workspace):
+        return copy.deepcopy(dict(workspace))
+    if isinstance(workspace, Mapping):
+        return copy.deepcopy(dict(workspace))
+    msg = f"workspace must be a pyhf.Workspace or a dict, got {type(workspace).__name__}"
+    raise ModelSpecError(msg)
+
+
+def _prune(spec: dict[str, Any], prune: Sequence[str]) -> None:
+    found = set()
+    for ch in spec["channels"]:
+        for s in ch["samples"]:
+            keep = []
+            for m in s["modifiers"]:
+                if m["name"] in prune:
+                    found.add(m["name"])
+                else:
+                    keep.append(m)
+            s["modifiers"] = keep
+    missing = [p for p in prune if p not in found]
+    if missing:
+        msg = f"modifiers to prune not found in the workspace: {missing}"
+        raise ModelSpecError(msg)
+    for meas in spec.get("measurements", []):
+        cfg = meas["config"]
+        cfg["parameters"] = [p for p in cfg.get("parameters", []) if p["name"] not in prune]
+
+
+@dataclass
+class ReinterpretedModel:
+    """A published likelihood with theory reweighting attached.
+
+    Attributes
+    ----------
+    spec : dict
+        Workspace with ``redist`` modifiers (not valid plain pyhf; see :meth:`to_workspace`).
+    reweightings : dict
+        Modifier name -> :class:`~redist.modifier.Reweighting`.
+    densities : dict
+        Density key -> :class:`~redist.density.JointDensity`.
+    measurement : str
+        Measurement whose data and parameter settings are used.
+    poi : str
+        Parameter of interest.
+    """
+
+    spec: dict[str, Any]
+    reweightings: dict[str, Reweighting]
+    densities: dict[str, JointDensity]
+    measurement: str
+    poi: str
+
+    def __post_init__(self) -> None:
+        self._models: dict[str, pyhf.pdf.Model] = {}
+
+    def _base_workspace(self) -> pyhf.Workspace:
+        """The workspace without redist modifiers (validated by pyhf's schema)."""
+        spec = copy.deepcopy(self.spec)
+        for ch in spec["channels"]:
+            for s in ch["samples"]:
+                s["modifiers"] = [m for m in s["modifiers"] if m["type"] != MODIFIER_TYPE]
+        return pyhf.Workspace(spec)
+
+    @property
+    def model(self) -> pyhf.pdf.Model:
+        """The pyhf model (built once per backend)."""
+        backend = pyhf.tensorlib.name
+        if backend not in self._models:
+            self._models[backend] = self.build_model()
+        return self._models[backend]
+
+    def build_model(self, **config_kwargs: Any) -> pyhf.pdf.Model:
+        """Build a new :class:`pyhf.pdf.Model` (e.g. with ``batch_size``)."""
+        base = self._base_workspace()  # schema validation of everything but our modifiers
+        meas = base.get_measurement(measurement_name=self.measurement)
+        pars = meas["config"].get("parameters", [])
+        spec = {"channels": self.spec["channels"], "parameters": pars}
+        return pyhf.Model(
+            spec,
+            modifier_set=modifier_set(),
+            modifier_settings=modifier_settings(self.reweightings, self.densities),
+            poi_name=self.poi,
+            validate=False,
+            **config_kwargs,
+        )
+
+    @property
+    def data(self) -> Any:
+        """Observed data followed by the auxiliary data, in the model's order."""
+        model = self.model
+        obs = {o["name"]: o["data"] for o in self.spec["observations"]}
+        main = []
+        for c in model.config.channels:
+            main.extend(obs[c])
+        return pyhf.tensorlib.astensor(main + list(model.config.auxdata))
+
+    def logpdf(self, pars: Any) -> Any:
+        """Log L at a full parameter vector (model order)."""
+        return self.model.logpdf(pyhf.tensorlib.astensor(pars), self.data)[0]
+
+    def init_pars(self, **values: float) -> np.ndarray:
+        """Suggested initial parameters, with scalar overrides by name."""
+        model = self.model
+        pars = np.array(model.config.suggested_init(), dtype=float)
+        for k, v in values.items():
+            if k not in model.config.par_map:
+                msg = f"model has no parameter {k!r}; parameters: {model.config.par_order}"
+                raise ModelSpecError(msg)
+            pars[model.config.par_slice(k)] = v
+        return pars
+
+    def physical_values(self, pars: Any) -> dict[str, float]:
+        """Theory parameters (form factors in physical units) at a parameter vector."""
+        cfg = self.model.config
+        pars = np.asarray(pars, dtype=float)
+        out: dict[str, float] = {}
+        for rw in self.reweightings.values():
+            vals = rw.theory_values(lambda n: pars[cfg.par_slice(n)], np)
+            out.update({k: float(v) for k, v in vals.items()})
+        return out
+
+    def factors(self, point: Mapping[str, float] | None = None) -> dict[tuple[str, str], np.ndarray]:
+        """Per-fit-bin template factors at a theory point (physical names), per (channel, sample)."""
+        out = {}
+        for ch in self.spec["channels"]:
+            for s in ch["samples"]:
+                for m in s["modifiers"]:
+                    if m["type"] == MODIFIER_TYPE:
+                        rw = self.reweightings[m["name"]]
+                        dens = self.densities[m["data"]["density"]].values()
+                        w = rw.weights_at(point)
+                        f = (dens / dens.sum(axis=1, keepdims=True)) @ w
+                        key = (ch["name"], s["name"])
+                        out[key] = out.get(key, 1.0) * f
+        return out
+
+    def templates(self, point: Mapping[str, float] | None = None) -> dict[tuple[str, str], np.ndarray]:
+        """Reweighted nominal yields of the affected samples at a theory point."""
+        fac = self.factors(point)
+        out = {}
+        for ch in self.spec["channels"]:
+            for s in ch["samples"]:
+                if (ch["name"], s["name"]) in fac:
+                    out[(ch["name"], s["name"])] = np.asarray(s["data"]) * fac[(ch["name"], s["name"])]
+        return out
+
+    def to_workspace(self, point: Mapping[str, float] | None = None) -> pyhf.Workspace:
+        """Plain pyhf workspace with templates evaluated at a fixed theory point.
+
+        The nominal, histosys and absolute-uncertainty modifier data of each
+        reweighted sample are scaled by the fit-bin factors; the redist
+        modifier is removed, and so are theory nuisances (held at their
+        central values). The result validates against pyhf's schema.
+        """
+        fac = self.factors(point)
+        spec = copy.deepcopy(self.spec)
+        poi_fallback = None
+        for ch in spec["channels"]:
+            for s in ch["samples"]:
+                f = fac.get((ch["name"], s["name"]))
+                s["modifiers"] = [m for m in s["modifiers"] if m["type"] != MODIFIER_TYPE]
+                if f is None:
+                    continue
+                s["data"] = (np.asarray(s["data"]) * f).tolist()
+                for m in s["modifiers"]:
+                    if m["type"] == "histosys":
+                        for k in ("lo_data", "hi_data"):
+                            m["data"][k] = (np.asarray(m["data"][k]) * f).tolist()
+                    elif m["type"] in ("staterror", "shapesys"):
+                        m["data"] = (np.asarray(m["data"]) * f).tolist()
+                for m in s["modifiers"]:
+                    if m["type"] == "normfactor":
+                        poi_fallback = poi_fallback or m["name"]
+        for meas in spec["measurements"]:
+            names = {m["name"] for ch in spec["channels"] for s in ch["samples"] for m in s["modifiers"]}
+            cfg = meas["config"]
+            cfg["parameters"] = [p for p in cfg.get("parameters", []) if p["name"] in names]
+            if cfg["poi"] not in names:
+                if poi_fallback is None:
+                    # a plain workspace needs a POI: add a signal-strength normfactor fixed to 1
+                    poi_fallback = "mu_redist"
+                    for ch in spec["channels"]:
+                        for s in ch["samples"]:
+                            if (ch["name"], s["name"]) in fac:
+                                s["modifiers"].append(
+                                    {"name": poi_fallback, "type": "normfactor", "data": None}
+                                )
+                cfg["poi"] = poi_fallback
+        return pyhf.Workspace(spec)
+
+
+def reinterpret(
+    workspace: Any,
+    densities: Mapping[tuple[str, str], JointDensity],
+    reweighting: Reweighting,
+    *,
+    prune: Sequence[str] = (),
+    measurement: str | None = None,
+    poi: str | None = None,
+) -> ReinterpretedModel:
+    """Attach a theory reweighting to samples of a published workspace.
+
+    Parameters
+    ----------
+    workspace : pyhf.Workspace or dict
+        The published likelihood.
+    densities : mapping
+        ``(channel, sample) -> JointDensity`` for every sample to reweight.
+    reweighting : Reweighting
+        Theory, binning and exposed parameters.
+    prune : sequence of str
+        Modifier names to remove (e.g. ``["mu", "corr_ff_c1"]``).
+    measurement : str, optional
+        Measurement to use (default: the first).
+    poi : str, optional
+        Parameter of interest (default: the measurement's, or the first exposed
+        theory parameter if that was pruned).
+
+    Returns
+    -------
+    ReinterpretedModel
+    """
+    spec = _spec_of(workspace)
+    pyhf.Workspace(spec)  # validate the input against pyhf's schema
+    meas_names = [m["name"] for m in spec.get("measurements", [])]
+    if measurement is None:
+        measurement = meas_names[0]
+    elif measurement not in meas_names:
+        msg = f"no measurement {measurement!r}; have {meas_names}"
+        raise ModelSpecError(msg)
+    _prune(spec, list(prune))
+    channels = {ch["name"]: ch for ch in spec["channels"]}
+    dens_keys: dict[str, JointDensity] = {}
+    for (cname, sname), dens in densities.items():
+        if cname not in channels:
+            msg = f"density for unknown channel {cname!r}; channels: {list(channels)}"
+            raise ModelSpecError(msg)
+        samples = {s["name"]: s for s in channels[cname]["samples"]}
+        if sname not in samples:
+            msg = f"channel {cname!r} has no sample {sname!r}; samples: {list(samples)}"
+            raise ModelSpecError(msg)
+        where = f"channel {cname!r}, sample {sname!r}"
+        dens.check(n_bins=len(samples[sname]["data"]), where=where)
+        reweighting.check_density(dens, where=where)
+        key = f"{cname}/{sname}"
+        dens_keys[key] = dens
+        samples[sname]["modifiers"].append(
+            {"name": reweighting.name, "type": MODIFIER_TYPE, "data": {"density": key}}
+        )
+    meas = next(m for m in spec["measurements"] if m["name"] == measurement)
+    names = {m["name"] for ch in spec["channels"] for s in ch["samples"] for m in s["modifiers"]}
+    if poi is None:
+        poi = meas["config"]["poi"]
+        if poi not in names:
+            if not reweighting.parameters:
+                msg = "the POI was pruned and the reweighting exposes no parameter; pass poi="
+                raise ModelSpecError(msg)
+            poi = reweighting.parameters[0]
+    elif poi not in names and poi not in reweighting.parameters:
+        msg = f"POI {poi!r} is neither a modifier nor an exposed theory parameter"
+        raise ModelSpecError(msg)
+    meas["config"]["poi"] = poi
+    rm = ReinterpretedModel(
+        spec=spec,
+        reweightings={reweighting.name: reweighting},
+        densities=dens_keys,
+        measurement=measurement,
+        poi=poi,
+    )
+    _ = rm.model  # build now so that errors surface here
+    return rm

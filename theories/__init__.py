@@ -1,0 +1,21 @@
+"""Theory plug-ins shipped with redist.
+
+Each module holds one model family and is registered in the ``redist.theories``
+entry-point group (see ``pyproject.toml``):
+
+* ``wet`` -- :class:`theories.wet.WET`: b -> s nu nu in the Weak Effective Theory
+  (B -> K, B -> K*), EOS conventions, BSZ2015 form factors as a correlated
+  nuisance group.
+* ``two-body`` -- :class:`theories.twobody.TwoBodyInvisible`: B+ -> K+ X with an
+  invisible (narrow or wide) scalar X.
+* :class:`theories.callable.CallableTheory` wraps a user's numpy function
+  (not registrable by name because a Python callable cannot be stored in a file).
+"""
+
+from __future__ import annotations
+
+from .callable import CallableTheory
+from .twobody import TwoBodyInvisible
+from .wet import PROCESSES, WET
+
+__all__ = ["PROCESSES", "WET", "CallableTheory", "TwoBodyInvisible"]

@@ -1,0 +1,336 @@
+r"""b -> s nu nubar in the Weak Effective Theory, in EOS conventions.
+
+Rates follow ``docs/physics.md`` (EOS v1.0.21): the Wilson coefficients
+``cVL, cVR, cSL, cSR, cTL`` are *full* coefficients (SM: ``cVL = 6.613114906357177``)
+normalised with :math:`\alpha_e = 1/133`; each may be complex, entered as the
+real parameter ``cX`` and the imaginary part ``cX_im``. Form factors are
+BSZ2015 z-expansions whose coefficients form one correlated nuisance group.
+
+The rate is a quadratic form. Writing each form factor as
+:math:`F = P_F(q^2)\sum_k \alpha^F_k x^k` with :math:`x = z(q^2) - z(0)`,
+
+.. math::
+
+    \frac{d\Gamma}{dq^2} = \sum_{t} W_t(C)\, \sum_{p=0}^{4} s^{F_t}_p(\alpha)\,
+    \underbrace{N(q^2)\,g_t(q^2)\,P_{F_t}(q^2)^2\, x^p}_{\text{basis } \phi_{t,p}(q^2)},
+    \qquad s^F_p = \sum_{k+l=p} \alpha^F_k \alpha^F_l ,
+
+with :math:`W_t` one of :math:`|c_{VL}+c_{VR}|^2`, :math:`|c_{VL}-c_{VR}|^2`,
+:math:`|c_{SL}\pm c_{SR}|^2`, :math:`|c_{TL}|^2`. redist integrates the basis
+functions once per binning (:mod:`redist.kernels`), so a new parameter point
+costs one small matrix-vector product.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from redist.exceptions import TheoryError
+from redist.theory import CorrelatedGroup, Kinematic, Parameter, Theory
+
+from .inputs import FORM_FACTOR_SETS, eos_inputs, sm
+
+__all__ = ["BSZ2015", "PROCESSES", "SM_CVL", "WET"]
+
+SM_CVL = 6.613114906357177
+WILSON = ("cVL", "cVR", "cSL", "cSR", "cTL")
+
+
+@dataclass(frozen=True)
+class _Process:
+    family: str  # "K" or "Kstar"
+    b_mass: str
+    m_mass: str
+    tau: str
+    factor: float = 1.0  # K_S = 1/2 K0
+
+
+#: Supported process names.
+PROCESSES: dict[str, _Process] = {
+    "B+->K+nunu": _Process("K", "B_u", "K_u", "tau_B+_s"),
+    "B0->K0nunu": _Process("K", "B_d", "K_d", "tau_B0_s"),
+    "B0->KSnunu": _Process("K", "B_d", "K_d", "tau_B0_s", 0.5),
+    "B+->K*+nunu": _Process("Kstar", "B_u", "K_u^*", "tau_B+_s"),
+    "B0->K*0nunu": _Process("Kstar", "B_d", "K_d^*", "tau_B0_s"),
+}
+
+# pole masses (GeV) of the BSZ2015 parametrisation
+_POLES = {
+    "f+": 5.415, "fT": 5.415, "f0": 5.630,
+    "V": 5.415, "T1": 5.415, "A0": 5.366, "A1": 5.829, "A12": 5.829, "T2": 5.829, "T23": 5.829,
+}  # fmt: skip
+
+
+class BSZ2015:
+    """BSZ2015 form factors with coefficients given by name (EOS parameter names).
+
+    Parameters
+    ----------
+    family : {"K", "Kstar"}
+        Final-state meson.
+    """
+
+    def __init__(self, family: str) -> None:
+        self.family = family
+        self.m_b = 5.279
+        self.m_m = 0.492 if family == "K" else 0.896
+        self.t_plus = (self.m_b + self.m_m) ** 2
+        t_minus = (self.m_b - self.m_m) ** 2
+        self.t0 = self.t_plus * (1.0 - math.sqrt(1.0 - t_minus / self.t_plus))
+        self.prefix = "B->K::" if family == "K" else "B->K^*::"
+        self.names = ("f+", "f0", "fT") if family == "K" else ("V", "A0", "A1", "A12", "T1", "T2", "T23")
+
+    def z(self, q2: np.ndarray) -> np.ndarray:
+        """Conformal variable z(q²)."""
+        a = np.sqrt(self.t_plus - q2)
+        b = math.sqrt(self.t_plus - self.t0)
+        return (a - b) / (a + b)
+
+    def x(self, q2: np.ndarray) -> np.ndarray:
+        """Expansion variable z(q²) - z(0)."""
+        return self.z(q2) - self.z(np.zeros(1))[0]
+
+    def pole(self, name: str, q2: np.ndarray) -> np.ndarray:
+        """Pole factor 1/(1 - q²/m_R²)."""
+        return 1.0 / (1.0 - q2 / _POLES[name] ** 2)
+
+    def key(self, name: str, k: int) -> str:
+        """EOS parameter name of coefficient ``k`` of form factor ``name``."""
+        return f"{self.prefix}alpha^{name}_{k}@BSZ2015"
+
+    def alphas(self, name: str, values: Mapping[str, Any]) -> list[Any]:
+        """The three z-expansion coefficients of ``name``, applying the built-in constraints."""
+        out = []
+        for k in range(3):
+            if k == 0 and name == "f0":
+                out.append(values[self.key("f+", 0)])
+            elif k == 0 and name == "A12":
+                mb, mv = self.m_b, self.m_m
+                out.append((mb**2 - mv**2) / (8 * mb * mv) * values[self.key("A0", 0)])
+            elif k == 0 and name == "T2":
+                out.append(values[self.key("T1", 0)])
+            else:
+                out.append(values[self.key(name, k)])
+        return out
+
+    def __call__(self, name: str, q2: np.ndarray, values: Mapping[str, Any]) -> np.ndarray:
+        """Form factor ``name`` at ``q2``."""
+        a = self.alphas(name, values)
+        x = self.x(q2)
+        return self.pole(name, q2) * (a[0] + a[1] * x + a[2] * x**2)
+
+
+def _kallen(a: Any, b: Any, c: Any) -> Any:
+    return a * a + b * b + c * c - 2 * (a * b + a * c + b * c)
+
+
+class WET(Theory):
+    """b -> s nu nubar in WET for B -> K and B -> K* (EOS conventions).
+
+    Parameters
+    ----------
+    process : str
+        One of :data:`PROCESSES`.
+    form_factors : str
+        ``"GKvD2018"`` (default, EOS default BSZ2015 fit) or ``"HPQCD2022"``
+        (B -> K only). B -> K* always uses the GKvD2018 19-parameter set.
+
+    Examples
+    --------
+    >>> th = WET("B+->K+nunu")
+    >>> f"{th.branching_ratio():.4e}"
+    '4.5974e-06'
+    >>> f"{th.branching_ratio({'cVL': 6.613114906357177 + 3}):.3e}"
+    '9.715e-06'
+    """
+
+    name: ClassVar[str] = "wet"
+    version: ClassVar[str] = "1.0"
+    has_basis: ClassVar[bool] = True
+
+    def __init__(self, process: str = "B+->K+nunu", form_factors: str = "GKvD2018") -> None:
+        if process not in PROCESSES:
+            msg = f"unknown process {process!r}; valid processes: {', '.join(PROCESSES)}"
+            raise TheoryError(msg)
+        proc = PROCESSES[process]
+        if proc.family == "Kstar" and form_factors == "GKvD2018":
+            form_factors = "GKvD2018-Kstar"
+        if form_factors not in FORM_FACTOR_SETS or FORM_FACTOR_SETS[form_factors][0] != proc.family:
+            valid = [k for k, v in FORM_FACTOR_SETS.items() if v[0] == proc.family]
+            msg = f"form factors {form_factors!r} not available for {process}; valid: {valid}"
+            raise TheoryError(msg)
+        self.process = process
+        self.form_factors = form_factors
+        self._proc = proc
+        p = sm()
+        m = p["masses_GeV"]
+        self.m_B = float(m[proc.b_mass])
+        self.m_M = float(m[proc.m_mass])
+        self.tau = float(p[proc.tau])
+        self.hbar = float(p["hbar_GeV_s"])
+        self.G_F = float(p["G_F_GeV-2"])
+        self.alpha_e = 1.0 / 133.0
+        self.lambda_t = float(p["CKM_model_WET"]["abs_VtbVts*"])
+        mb = float(p["m_b_MSbar_at_4.2GeV"])
+        ms = float(p["m_s_MSbar_at_4.2GeV"])
+        self.mb_minus_ms, self.mb_plus_ms = mb - ms, mb + ms
+        self.ff = BSZ2015(proc.family)
+
+        ffd = eos_inputs()["form_factors_eos"][FORM_FACTOR_SETS[form_factors][1]]
+        order = list(ffd["covariance_order"])
+        central = ffd.get("central", ffd.get("alphas"))
+        tag = {"GKvD2018": "BtoK_GKvD2018", "HPQCD2022": "BtoK_HPQCD2022"}.get(
+            form_factors, "BtoKstar_GKvD2018"
+        )
+        self.groups = (
+            CorrelatedGroup(
+                name=f"ff_{tag}",
+                parameters=tuple(order),
+                mean=tuple(float(central[k]) for k in order),
+                covariance=tuple(tuple(float(v) for v in row) for row in ffd["covariance"]),
+            ),
+        )
+        params = []
+        for c in WILSON:
+            d = SM_CVL if c == "cVL" else 0.0
+            params.append(Parameter(c, d, (-50.0, 50.0), f"Re {c} (full coefficient, EOS)"))
+        params += [Parameter(f"{c}_im", 0.0, (-50.0, 50.0), f"Im {c}") for c in WILSON]
+        self.parameters = tuple(params)
+        self.q2_max = (self.m_B - self.m_M) ** 2
+        self.kinematics = (Kinematic("q2", 0.0, self.q2_max, "GeV^2"),)
+        self.metadata = {
+            "process": process,
+            "basis": "WET sbnunu (EOS), full coefficients, alpha_e = 1/133",
+            "form_factors": f"BSZ2015 {form_factors}",
+            "references": "EOS v1.0.21; BSZ2015 arXiv:1503.05534; GKvD:2018 arXiv:1811.00983",
+        }
+        self._terms = self._build_terms()
+
+    def settings(self) -> dict[str, Any]:
+        """Settings that rebuild this theory."""
+        ff = "GKvD2018" if self.form_factors == "GKvD2018-Kstar" else self.form_factors
+        return {"process": self.process, "form_factors": ff}
+
+    # -- structure -------------------------------------------------------------
+    def _build_terms(self) -> list[tuple[str, str, Any]]:
+        """(Wilson combination, form factor, kinematic prefactor g(q2)) per term."""
+        mB, mM = self.m_B, self.m_M
+        if self._proc.family == "K":
+            return [
+                ("VL+VR", "f+", lambda q2, lam: lam / 24.0),
+                ("SL+SR", "f0", lambda q2, lam: q2 * (mB**2 - mM**2) ** 2 / (8 * self.mb_minus_ms**2)),
+                ("TL", "fT", lambda q2, lam: 2.0 / 3.0 * q2 * lam / (mB + mM) ** 2),
+            ]
+        return [
+            ("VL+VR", "V", lambda q2, lam: q2 * lam / (12 * (mB + mM) ** 2)),
+            ("VL-VR", "A12", lambda q2, lam: 8 * mB**2 * mM**2 / 3.0 + 0 * q2),
+            ("VL-VR", "A1", lambda q2, lam: q2 * (mB + mM) ** 2 / 12.0),
+            ("SR-SL", "A0", lambda q2, lam: q2 * lam / (8 * self.mb_plus_ms**2)),
+            ("TL", "T23", lambda q2, lam: 32 * q2 * mB**2 * mM**2 / (3 * (mB + mM) ** 2)),
+            ("TL", "T1", lambda q2, lam: 4.0 / 3.0 * lam + 0 * q2),
+            ("TL", "T2", lambda q2, lam: 4.0 / 3.0 * (mB**2 - mM**2) ** 2 + 0 * q2),
+        ]
+
+    def _norm(self, q2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        lam = np.clip(_kallen(self.m_B**2, self.m_M**2, q2), 0.0, None)
+        n = (
+            3.0 * self.G_F**2 * self.alpha_e**2 * self.lambda_t**2 * np.sqrt(lam)
+            / (32.0 * math.pi**5 * self.m_B**3)
+        )
+        return n * self.tau / self.hbar * self._proc.factor, lam
+
+    def basis(self, z: np.ndarray) -> np.ndarray:
+        """Basis functions phi_{t,p}(q2), shape (n, 5 * n_terms), for dBR/dq2."""
+        q2 = np.asarray(z, dtype=float).reshape(-1)
+        norm, lam = self._norm(q2)
+        x = self.ff.x(q2)
+        cols = []
+        for _, ffname, g in self._terms:
+            common = norm * g(q2, lam) * self.ff.pole(ffname, q2) ** 2
+            cols.extend(common * x**p for p in range(5))
+        return np.stack(cols, axis=-1)
+
+    @staticmethod
+    def _wilson(combo: str, v: Mapping[str, Any]) -> Any:
+        def c(n: str) -> tuple[Any, Any]:
+            return v[f"c{n}"], v[f"c{n}_im"]
+
+        if combo == "TL":
+            re, im = c("TL")
+        else:
+            a, sign, b = combo[:2], combo[2], combo[3:]
+            (ra, ia), (rb, ib) = c(a), c(b)
+            re, im = (ra + rb, ia + ib) if sign == "+" else (ra - rb, ia - ib)
+        return re * re + im * im
+
+    def coefficients(self, values: Mapping[str, Any], xp: Any = np) -> Any:
+        """Coefficients of :meth:`basis` (traceable with ``xp`` = numpy or jax.numpy)."""
+        out = []
+        for combo, ffname, _ in self._terms:
+            w = self._wilson(combo, values)
+            a0, a1, a2 = self.ff.alphas(ffname, values)
+            s = (a0 * a0, 2 * a0 * a1, a1 * a1 + 2 * a0 * a2, 2 * a1 * a2, a2 * a2)
+            out.extend(w * sp for sp in s)
+        return xp.stack([xp.asarray(o) for o in out])
+
+    def _rate(self, z: np.ndarray, values: Mapping[str, Any], xp: Any) -> Any:
+        return self.basis(z) @ self.coefficients(values, xp)
+
+    # -- direct formulas (independent of the basis expansion; used in tests) ---------
+    def dbr_dq2_direct(self, q2: Any, values: Mapping[str, Any] | None = None) -> np.ndarray:
+        """dBR/dq² from the textbook formula with complex coefficients (no basis expansion)."""
+        v = self.resolve(values)
+        q2 = np.asarray(q2, dtype=float)
+        C = {c: complex(v[c], v[f"{c}_im"]) for c in WILSON}
+        norm, lam = self._norm(q2)
+        F = {n: self.ff(n, q2, v) for n in self.ff.names}
+        mB, mM = self.m_B, self.m_M
+        if self._proc.family == "K":
+            br = (
+                lam / 24 * F["f+"] ** 2 * abs(C["cVL"] + C["cVR"]) ** 2
+                + q2 * (mB**2 - mM**2) ** 2 / (8 * self.mb_minus_ms**2) * F["f0"] ** 2
+                * abs(C["cSL"] + C["cSR"]) ** 2
+                + 2 / 3 * q2 * lam / (mB + mM) ** 2 * F["fT"] ** 2 * abs(C["cTL"]) ** 2
+            )
+        else:
+            br = (
+                q2 * lam / (12 * (mB + mM) ** 2) * F["V"] ** 2 * abs(C["cVL"] + C["cVR"]) ** 2
+                + (8 * mB**2 * mM**2 / 3 * F["A12"] ** 2 + q2 * (mB + mM) ** 2 / 12 * F["A1"] ** 2)
+                * abs(C["cVL"] - C["cVR"]) ** 2
+                + q2 * lam / (8 * self.mb_plus_ms**2) * F["A0"] ** 2 * abs(C["cSR"] - C["cSL"]) ** 2
+                + (
+                    32 * q2 * mB**2 * mM**2 / (3 * (mB + mM) ** 2) * F["T23"] ** 2
+                    + 4 / 3 * (lam * F["T1"] ** 2 + (mB**2 - mM**2) ** 2 * F["T2"] ** 2)
+                )
+                * abs(C["cTL"]) ** 2
+            )
+        return norm * br
+
+    def branching_ratio(
+        self,
+        values: Mapping[str, Any] | None = None,
+        q2_range: tuple[float, float] | None = None,
+        *,
+        order: int = 200,
+    ) -> float:
+        """Integrated branching ratio over ``q2_range`` (default: full physical range).
+
+        Uses ``order``-point Gauss-Legendre on a sqrt substitution that removes
+        the end-point square-root behaviour of the phase space.
+        """
+        lo, hi = q2_range if q2_range is not None else (0.0, self.q2_max)
+        lo, hi = max(lo, 0.0), min(hi, self.q2_max)
+        if hi <= lo:
+            return 0.0
+        # q2 = q2max - u^2 makes sqrt(lambda) ~ u smooth at the end point
+        t, w = np.polynomial.legendre.leggauss(order)
+        ua, ub = math.sqrt(self.q2_max - hi), math.sqrt(self.q2_max - lo)
+        u = 0.5 * (ub - ua) * t + 0.5 * (ub + ua)
+        q2 = self.q2_max - u**2
+        jac = 2 * u * 0.5 * (ub - ua)
+        return float(np.sum(w * jac * self.rate(q2, values)))
