@@ -119,14 +119,15 @@ def run(output: str | Path = "redist-demo", *, plots: bool = True, reference: bo
     sm = fit(rm, fixed={"cVL": SM_CVL, "cSL": 0.0, "cTL": 0.0})
     results: dict[str, Any] = {
         "model": "Belle II B+->K+nunu (PRD 109, 112006), WET, BSZ2015 GKvD2018",
-        "best_fit": best.to_dict(),
-        "sm_fit": sm.to_dict(),
+        "conventions": "EOS: full Wilson coefficients, SM cVL = 6.613114906357177, alpha_e = 1/133",
+        "best_fit": _summary(best, rm),
+        "sm_fit": _summary(sm, rm),
         "minus_two_delta_lnL_vs_SM": sm.twice_nll - best.twice_nll,
     }
     if reference:
         only = belle2_model(parameters=("cVL",), nuisance_groups=False)
         cvl = fit(only, init={"cVL": 12.0})
-        results["cVL_only_fit"] = cvl.to_dict()
+        results["cVL_only_fit"] = _summary(cvl, only)
         results["cVL_only_mu_equivalent"] = (cvl.values["cVL"] / SM_CVL) ** 2
     (out / "results.json").write_text(json.dumps(results, indent=1, allow_nan=False), encoding="utf-8")
     if plots:
@@ -135,6 +136,23 @@ def run(output: str | Path = "redist-demo", *, plots: bool = True, reference: bo
         results["figures"] = write_demo_plots(rm, best, out)
     _print_table(results)
     return results
+
+
+def _summary(res: Any, rm: ReinterpretedModel) -> dict[str, Any]:
+    """The theory part of a fit result (the full covariance stays out of results.json)."""
+    full = res.to_dict()
+    theory = [n for rw in rm.reweightings.values() for n in rw.parameters]
+    theory += [g.name for rw in rm.reweightings.values() for g in rw.theory.groups if rw.nuisance_groups]
+    idx = [i for i, lab in enumerate(full["labels"]) if lab.split("[")[0] in theory]
+    cov = np.asarray(res.covariance)[np.ix_(idx, idx)]
+    keep = ("twice_nll", "converged", "message", "nfcn", "ngrad", "flat_directions", "at_limit", "backend")
+    return {
+        "values": {k: full["values"][k] for k in theory},
+        "errors": {k: full["errors"][k] for k in theory},
+        "covariance_labels": [full["labels"][i] for i in idx],
+        "covariance": cov.tolist(),
+        **{k: full[k] for k in keep if k in full},
+    }
 
 
 def _print_table(results: dict[str, Any]) -> None:
