@@ -258,7 +258,13 @@ class redist_builder:
         rw.check_density(dens, where=where)
         self.entries.setdefault(key, []).append((channel, sample, dkey))
         for pname, req in rw.pyhf_parsets().items():
-            self.required_parsets.setdefault(pname, [req])
+            have = self.required_parsets.setdefault(pname, [req])[0]
+            if have != req:
+                msg = (
+                    f"{where}: parameter {pname!r} is shared by several reweightings "
+                    f"with different settings ({have} vs {req})"
+                )
+                raise ModelSpecError(msg)
 
     def finalize(self) -> dict[str, Any]:
         """Dense migration tensors per modifier, shape (n_samples, n_bins, n_z)."""

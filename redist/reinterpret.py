@@ -222,7 +222,7 @@ class ReinterpretedModel:
 def reinterpret(
     workspace: Any,
     densities: Mapping[tuple[str, str], JointDensity],
-    reweighting: Reweighting,
+    reweighting: Reweighting | Mapping[tuple[str, str], Reweighting],
     *,
     prune: Sequence[str] = (),
     measurement: str | None = None,
@@ -236,8 +236,11 @@ def reinterpret(
         The published likelihood.
     densities : mapping
         ``(channel, sample) -> JointDensity`` for every sample to reweight.
-    reweighting : Reweighting
-        Theory, binning and exposed parameters.
+    reweighting : Reweighting or mapping
+        Theory, binning and exposed parameters; either one for all densities or
+        ``(channel, sample) -> Reweighting`` (e.g. B -> K and B -> K* samples).
+        Reweightings with different names may share parameter names; they are
+        then one pyhf parameter.
     prune : sequence of str
         Modifier names to remove (e.g. ``["mu", "corr_ff_c1"]``).
     measurement : str, optional
@@ -259,9 +262,23 @@ def reinterpret(
         msg = f"no measurement {measurement!r}; have {meas_names}"
         raise ModelSpecError(msg)
     _prune(spec, list(prune))
+    if isinstance(reweighting, Reweighting):
+        per_sample = {key: reweighting for key in densities}
+    else:
+        per_sample = dict(reweighting)
+        missing = [k for k in densities if k not in per_sample]
+        if missing:
+            msg = f"no reweighting given for densities {missing}"
+            raise ModelSpecError(msg)
+    rws: dict[str, Reweighting] = {}
+    for rw in per_sample.values():
+        if rws.setdefault(rw.name, rw) is not rw:
+            msg = f"two different reweightings are named {rw.name!r}"
+            raise ModelSpecError(msg)
     channels = {ch["name"]: ch for ch in spec["channels"]}
     dens_keys: dict[str, JointDensity] = {}
     for (cname, sname), dens in densities.items():
+        rw = per_sample[(cname, sname)]
         if cname not in channels:
             msg = f"density for unknown channel {cname!r}; channels: {list(channels)}"
             raise ModelSpecError(msg)
@@ -271,28 +288,27 @@ def reinterpret(
             raise ModelSpecError(msg)
         where = f"channel {cname!r}, sample {sname!r}"
         dens.check(n_bins=len(samples[sname]["data"]), where=where)
-        reweighting.check_density(dens, where=where)
+        rw.check_density(dens, where=where)
         key = f"{cname}/{sname}"
         dens_keys[key] = dens
-        samples[sname]["modifiers"].append(
-            {"name": reweighting.name, "type": MODIFIER_TYPE, "data": {"density": key}}
-        )
+        samples[sname]["modifiers"].append({"name": rw.name, "type": MODIFIER_TYPE, "data": {"density": key}})
     meas = next(m for m in spec["measurements"] if m["name"] == measurement)
     names = {m["name"] for ch in spec["channels"] for s in ch["samples"] for m in s["modifiers"]}
+    exposed = [p for rw in rws.values() for p in rw.parameters]
     if poi is None:
         poi = meas["config"]["poi"]
         if poi not in names:
-            if not reweighting.parameters:
+            if not exposed:
                 msg = "the POI was pruned and the reweighting exposes no parameter; pass poi="
                 raise ModelSpecError(msg)
-            poi = reweighting.parameters[0]
-    elif poi not in names and poi not in reweighting.parameters:
+            poi = exposed[0]
+    elif poi not in names and poi not in exposed:
         msg = f"POI {poi!r} is neither a modifier nor an exposed theory parameter"
         raise ModelSpecError(msg)
     meas["config"]["poi"] = poi
     rm = ReinterpretedModel(
         spec=spec,
-        reweightings={reweighting.name: reweighting},
+        reweightings=rws,
         densities=dens_keys,
         measurement=measurement,
         poi=poi,
