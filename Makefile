@@ -17,7 +17,7 @@ demo: $(VENV)/bin/python
 
 # installed package (not the source tree) with every extra, test and docs groups
 test: $(VENV)/bin/python
-	$(PIP) install --quiet ".[jax,dask,io,mcmc,fm]" --group test --group docs
+	$(PIP) install --quiet ".[jax,dask,io,mcmc,fm,eos]" --group test --group docs
 	$(PIP) install --quiet ./tests/plugin_pkg
 	REDIST_TEST_INSTALLED=1 $(VENV)/bin/pytest -p no:cacheprovider
 	$(VENV)/bin/sphinx-build -q -b html -W --keep-going docs docs/_build/html
