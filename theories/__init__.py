@@ -8,6 +8,10 @@ entry-point group (see ``pyproject.toml``):
   nuisance group.
 * ``two-body`` -- :class:`theories.twobody.TwoBodyInvisible`: B+ -> K+ X with an
   invisible (narrow or wide) scalar X.
+* ``eos`` -- :class:`theories.eos_adapter.EOSTheory`: EOS (``pip install redist[eos]``)
+  evaluated point by point and turned into exact Wilson-coefficient kernels.
+* ``flavio`` -- :class:`theories.flavio_adapter.FlavioTheory`: flavio's vector
+  operators, translated to EOS normalisation (``pip install redist[flavio]``).
 * :class:`theories.callable.CallableTheory` wraps a user's numpy function
   (not registrable by name because a Python callable cannot be stored in a file).
 """
