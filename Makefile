@@ -30,5 +30,10 @@ docs: $(VENV)/bin/python
 	$(PIP) install --quiet "." --group docs
 	$(VENV)/bin/sphinx-build -b html docs docs/_build/html
 
+# redist vs redistpy (separate venv) vs plain pyhf on the same work; writes benchmarks/results.json
+bench: $(VENV)/bin/python
+	$(PIP) install --quiet ".[jax]"
+	$(PY) benchmarks/run.py
+
 clean:
 	rm -rf $(VENV) redist-demo docs/_build build dist

@@ -181,10 +181,30 @@ class Reweighting:
                 }
         return out
 
+    @cached_property
+    def _base_values(self) -> dict[str, float]:
+        vals = self.theory.defaults()
+        vals.update(self.values)
+        return vals
+
+    @cached_property
+    def _fast(self) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """(kernel / null rates, inside indices, sum-of-outside template) for the numpy hot path."""
+        k = self.kernel
+        if k.kernel is None:
+            return None
+        return k.kernel / self.null_rates[:, None], np.flatnonzero(k.inside), (~k.inside).astype(float)
+
     def theory_values(self, get: Any, xp: Any = np) -> dict[str, Any]:
         """Full theory parameter dict from a getter ``get(pyhf_name) -> tensor``."""
-        vals: dict[str, Any] = self.theory.defaults()
-        vals.update(self.values)
+        vals: dict[str, Any] = dict(self._base_values)
+        if xp is np:  # plain floats: scalar arithmetic in the theory is then cheapest
+            for name in self.parameters:
+                vals[name] = float(get(name)[0])
+            if self.nuisance_groups:
+                for g, (mean, transform) in zip(self.theory.groups, self._group_maps):
+                    vals.update(zip(g.parameters, (mean + transform @ get(g.name)).tolist()))
+            return vals
         for name in self.parameters:
             vals[name] = get(name)[0]
         if self.nuisance_groups:
@@ -192,8 +212,18 @@ class Reweighting:
                 vals.update(g.physical(get(g.name), xp))
         return vals
 
+    @cached_property
+    def _group_maps(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        return [(np.asarray(g.mean, dtype=float), g.transform) for g in self.theory.groups]
+
     def weights(self, values: Mapping[str, Any], xp: Any = np) -> Any:
         """Kinematic-bin weights (all z bins) at a full theory parameter dict."""
+        fast = self._fast if xp is np else None
+        if fast is not None:
+            scaled, idx, out = fast
+            out = out.copy()
+            out[idx] = scaled @ self.theory.coefficients(values, np)
+            return out
         k = self.kernel
         return bin_weights(k.rates(values, xp), self.null_rates, k.inside, xp)
 

@@ -51,9 +51,13 @@ def bin_weights(alt_rates: Any, null_rates: Any, inside: np.ndarray, xp: Any = n
     [1.0, 2.0, 2.0]
     """
     inside = np.asarray(inside, dtype=bool)
+    ratio = alt_rates / xp.asarray(null_rates)
+    if xp is np:
+        out = np.ones(inside.size)
+        out[inside] = ratio
+        return out
     sel = np.zeros((inside.size, int(inside.sum())))
     sel[np.flatnonzero(inside), np.arange(int(inside.sum()))] = 1.0
-    ratio = alt_rates / xp.asarray(null_rates)
     return xp.asarray((~inside).astype(float)) + xp.asarray(sel) @ ratio
 
 

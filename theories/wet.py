@@ -210,6 +210,9 @@ class WET(Theory):
             "references": "EOS v1.0.21; BSZ2015 arXiv:1503.05534; GKvD:2018 arXiv:1811.00983",
         }
         self._terms = self._build_terms()
+        self._coef_spec = [
+            (self._combo(combo), self._alpha_keys(ffname)) for combo, ffname, _ in self._terms
+        ]
 
     def settings(self) -> dict[str, Any]:
         """Settings that rebuild this theory."""
@@ -256,26 +259,45 @@ class WET(Theory):
         return np.stack(cols, axis=-1)
 
     @staticmethod
-    def _wilson(combo: str, v: Mapping[str, Any]) -> Any:
-        def c(n: str) -> tuple[Any, Any]:
-            return v[f"c{n}"], v[f"c{n}_im"]
-
+    def _combo(combo: str) -> tuple[str, str, float]:
+        """(first coefficient, second coefficient or "", sign) of a Wilson combination."""
         if combo == "TL":
-            re, im = c("TL")
-        else:
-            a, sign, b = combo[:2], combo[2], combo[3:]
-            (ra, ia), (rb, ib) = c(a), c(b)
-            re, im = (ra + rb, ia + ib) if sign == "+" else (ra - rb, ia - ib)
-        return re * re + im * im
+            return "cTL", "", 0.0
+        return f"c{combo[:2]}", f"c{combo[3:]}", 1.0 if combo[2] == "+" else -1.0
+
+    def _alpha_keys(self, ffname: str) -> list[tuple[str, float]]:
+        """(EOS parameter, factor) of the three coefficients of ``ffname`` (built-in constraints)."""
+        mb, mv = self.ff.m_b, self.ff.m_m
+        out = []
+        for k in range(3):
+            if k == 0 and ffname == "f0":
+                out.append((self.ff.key("f+", 0), 1.0))
+            elif k == 0 and ffname == "A12":
+                out.append((self.ff.key("A0", 0), (mb**2 - mv**2) / (8 * mb * mv)))
+            elif k == 0 and ffname == "T2":
+                out.append((self.ff.key("T1", 0), 1.0))
+            else:
+                out.append((self.ff.key(ffname, k), 1.0))
+        return out
 
     def coefficients(self, values: Mapping[str, Any], xp: Any = np) -> Any:
-        """Coefficients of :meth:`basis` (traceable with ``xp`` = numpy or jax.numpy)."""
+        """Coefficients of :meth:`basis` (traceable with ``xp`` = numpy or jax.numpy).
+
+        Term by term: ``|C_a +- C_b|^2`` times the coefficients of ``x^p`` in
+        ``(alpha_0 + alpha_1 x + alpha_2 x^2)^2``.
+        """
+        v = values
         out = []
-        for combo, ffname, _ in self._terms:
-            w = self._wilson(combo, values)
-            a0, a1, a2 = self.ff.alphas(ffname, values)
-            s = (a0 * a0, 2 * a0 * a1, a1 * a1 + 2 * a0 * a2, 2 * a1 * a2, a2 * a2)
-            out.extend(w * sp for sp in s)
+        for (ca, cb, sign), ((k0, f0), (k1, f1), (k2, f2)) in self._coef_spec:
+            re, im = v[ca], v[ca + "_im"]
+            if cb:
+                re = re + sign * v[cb]
+                im = im + sign * v[cb + "_im"]
+            w = re * re + im * im
+            a0, a1, a2 = f0 * v[k0], f1 * v[k1], f2 * v[k2]
+            out += [w * a0 * a0, 2 * w * a0 * a1, w * (a1 * a1 + 2 * a0 * a2), 2 * w * a1 * a2, w * a2 * a2]
+        if xp is np:
+            return np.array(out, dtype=float)
         return xp.stack([xp.asarray(o) for o in out])
 
     def _rate(self, z: np.ndarray, values: Mapping[str, Any], xp: Any) -> Any:
