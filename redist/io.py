@@ -149,6 +149,15 @@ def _check_version(doc: Any, where: str) -> None:
         raise FileFormatError(msg)
 
 
+def _pyhf_errors() -> tuple[type[BaseException], ...]:
+    """Every exception class pyhf raises for bad specifications."""
+    import inspect
+
+    return tuple(
+        c for _, c in inspect.getmembers(pyhf.exceptions, inspect.isclass) if issubclass(c, Exception)
+    )
+
+
 def from_dict(doc: Any, *, where: str = "<dict>") -> ReinterpretedModel:
     """Validate a model-file document and rebuild the model."""
     _check_version(doc, where)
@@ -202,16 +211,20 @@ def from_dict(doc: Any, *, where: str = "<dict>") -> ReinterpretedModel:
             measurement=doc["measurement"],
             poi=doc["poi"],
         )
-        _ = rm.model
+        with np.errstate(over="raise", invalid="raise"):
+            _ = rm.model
     except RedistError as err:
         if isinstance(err, FileFormatError):
             raise
         msg = f"{where}: {err}"
         raise FileFormatError(msg) from err
-    except pyhf.exceptions.PyHFException as err:
+    except _pyhf_errors() as err:
         msg = f"{where}: invalid workspace ({str(err)[:300]})"
         raise FileFormatError(msg) from err
-    except (KeyError, TypeError, ValueError, IndexError) as err:
+    except FloatingPointError as err:
+        msg = f"{where}: numbers out of floating-point range in the model ({err})"
+        raise FileFormatError(msg) from err
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError) as err:
         msg = f"{where}: inconsistent model file ({type(err).__name__}: {str(err)[:300]})"
         raise FileFormatError(msg) from err
     return rm

@@ -278,7 +278,8 @@ class redist_builder:
         if name not in self.reweightings:
             msg = f"{where}: no reweighting named {name!r} (have {list(self.reweightings)})"
             raise ModelSpecError(msg)
-        dkey = thismod.get("data", {}).get("density")
+        data = thismod.get("data")
+        dkey = data.get("density") if isinstance(data, dict) else None
         if dkey not in self.densities:
             msg = f"{where}: unknown density {dkey!r} (have {list(self.densities)})"
             raise ModelSpecError(msg)
