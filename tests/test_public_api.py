@@ -25,8 +25,9 @@ def test_top_level_api_is_small_and_pinned():
 
 @pytest.mark.skipif(not os.environ.get("REDIST_TEST_INSTALLED"), reason="only when testing the installed package")
 def test_tests_run_against_the_installed_package():
-    repo = Path(__file__).resolve().parents[1]
-    assert repo not in Path(redist.__file__).resolve().parents
+    here = Path(redist.__file__).resolve()
+    assert "site-packages" in here.parts, here
+    assert here.parent != Path(__file__).resolve().parents[1] / "redist"
 
 
 @pytest.mark.parametrize(
