@@ -19,7 +19,7 @@ demo: $(VENV)/bin/python
 test: $(VENV)/bin/python
 	$(PIP) install --quiet ".[jax,dask,io,mcmc,fm,eos]" --group test --group docs
 	$(PIP) install --quiet ./tests/plugin_pkg
-	REDIST_TEST_INSTALLED=1 $(VENV)/bin/pytest -p no:cacheprovider
+	REDIST_TEST_INSTALLED=1 $(VENV)/bin/pytest -p no:cacheprovider --durations=15
 	$(VENV)/bin/sphinx-build -q -b html -W --keep-going docs docs/_build/html
 
 lint: $(VENV)/bin/python

@@ -48,6 +48,7 @@ import pyhf
 
 from .exceptions import FileFormatError, RedistError
 from .histio import read_density
+from .io import parse_json, read_json, read_text
 from .modifier import Reweighting
 from .reinterpret import ReinterpretedModel, reinterpret
 from .theory import get_theory
@@ -152,15 +153,7 @@ def _parse(text: str, where: str, yaml_file: bool) -> Any:
             msg = f"{where}: not valid YAML ({str(err)[:200]})"
             raise ConfigError(msg) from err
 
-    def reject(name: str) -> float:
-        msg = f"non-standard JSON constant {name}"
-        raise ValueError(msg)
-
-    try:
-        return json.loads(text, parse_constant=reject)
-    except (ValueError, RecursionError) as err:
-        msg = f"{where}: not valid JSON ({str(err)[:200]})"
-        raise ConfigError(msg) from err
+    return parse_json(text, where=where, error=ConfigError)
 
 
 def validate_config(doc: Any, where: str = "<config>") -> dict[str, Any]:
@@ -225,15 +218,7 @@ def load_config(path: str | Path) -> Config:
     """
     path = Path(path)
     where = str(path)
-    try:
-        size = path.stat().st_size
-        if size > MAX_CONFIG_SIZE:
-            msg = f"{where}: config of {size} bytes exceeds the {MAX_CONFIG_SIZE}-byte limit"
-            raise ConfigError(msg)
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        msg = f"{where}: cannot read config ({err})"
-        raise ConfigError(msg) from err
+    text = read_text(path, where=where, error=ConfigError, limit=MAX_CONFIG_SIZE)
     doc = _parse(text, where, path.suffix.lower() in (".yaml", ".yml"))
     return Config(validate_config(doc, where), path.resolve().parent, where)
 
@@ -258,15 +243,7 @@ def _pointer(doc: Any, pointer: str, where: str) -> Any:
 
 
 def _read_json(path: Path, where: str) -> Any:
-    try:
-        if path.stat().st_size > 512 * 1024 * 1024:
-            msg = f"{where}: {path} is too large"
-            raise ConfigError(msg)
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        msg = f"{where}: cannot read {path} ({err})"
-        raise ConfigError(msg) from err
-    return _parse(text, f"{where}: {path}", False)
+    return read_json(path, where=f"{where}: {path}", error=ConfigError)
 
 
 def _z_edges(cfg: Config) -> list[np.ndarray]:

@@ -26,15 +26,38 @@ from .exceptions import DensityError
 __all__ = ["JointDensity"]
 
 
-def _edges_list(z_edges: Any) -> list[np.ndarray]:
+def _edges_list(z_edges: Any, error: type[DensityError] = DensityError) -> list[np.ndarray]:
+    """Bin edges per z axis (one flat sequence means one axis), checked finite and increasing."""
     if len(z_edges) > 0 and np.ndim(z_edges[0]) == 0:
         z_edges = [z_edges]
     out = [np.asarray(e, dtype=float) for e in z_edges]
     for i, e in enumerate(out):
         if e.ndim != 1 or len(e) < 2 or not np.all(np.isfinite(e)) or not np.all(np.diff(e) > 0):
             msg = f"z axis {i}: bin edges must be finite and strictly increasing (got {e!r:.80})"
-            raise DensityError(msg)
+            raise error(msg)
     return out
+
+
+def _empty_hist(
+    n_x: int,
+    z_edges: list[np.ndarray],
+    x_name: str,
+    z_names: Sequence[str],
+    error: type[DensityError] = DensityError,
+) -> hist.Hist:
+    """Empty n(x, z) histogram with Weight storage (x: Integer axis, z: Variable axes)."""
+    if len(z_names) != len(z_edges):
+        msg = f"{len(z_edges)} z axes but {len(z_names)} names {list(z_names)}"
+        raise error(msg)
+    if int(n_x) < 1:
+        msg = f"n_x must be a positive number of fit bins, got {n_x}"
+        raise error(msg)
+    axes = [hist.axis.Integer(0, int(n_x), name=x_name, label="fit bin", underflow=False, overflow=False)]
+    axes += [
+        hist.axis.Variable(e, name=n, label=n, underflow=False, overflow=False)
+        for e, n in zip(z_edges, z_names)
+    ]
+    return hist.Hist(*axes, storage=hist.storage.Weight())
 
 
 class JointDensity:
@@ -67,20 +90,6 @@ class JointDensity:
 
     # -- constructors -----------------------------------------------------------
     @classmethod
-    def _empty(
-        cls, n_x: int, z_edges: list[np.ndarray], x_name: str, z_names: Sequence[str]
-    ) -> hist.Hist:
-        if len(z_names) != len(z_edges):
-            msg = f"{len(z_edges)} z axes but {len(z_names)} names {list(z_names)}"
-            raise DensityError(msg)
-        axes = [hist.axis.Integer(0, n_x, name=x_name, label="fit bin", underflow=False, overflow=False)]
-        axes += [
-            hist.axis.Variable(e, name=n, label=n, underflow=False, overflow=False)
-            for e, n in zip(z_edges, z_names)
-        ]
-        return hist.Hist(*axes, storage=hist.storage.Weight())
-
-    @classmethod
     def from_array(
         cls,
         values: Any,
@@ -100,7 +109,7 @@ class JointDensity:
         if vals.ndim != 1 + len(edges) or vals.shape[1:] != shape:
             msg = f"{source}: values of shape {vals.shape} do not match z binning {shape} (+ x axis)"
             raise DensityError(msg)
-        h = cls._empty(vals.shape[0], edges, x_name, z_names)
+        h = _empty_hist(vals.shape[0], edges, x_name, z_names)
         view = h.view()
         view["value"] = vals
         var = np.zeros_like(vals) if variances is None else np.asarray(variances, float)
@@ -149,7 +158,7 @@ class JointDensity:
         if not np.all(np.isfinite(zz)):
             msg = "z contains non-finite values"
             raise DensityError(msg)
-        h = cls._empty(n_x, edges, x_name, z_names)
+        h = _empty_hist(n_x, edges, x_name, z_names)
         fill = {x_name: xi}
         fill.update({n: zz[:, i] for i, n in enumerate(z_names)})
         h.fill(**fill, weight=w)

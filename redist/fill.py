@@ -28,7 +28,7 @@ from typing import Any
 import hist
 import numpy as np
 
-from .density import JointDensity
+from .density import JointDensity, _edges_list, _empty_hist
 from .exceptions import DensityError, ZeroNullRate
 
 __all__ = [
@@ -51,29 +51,11 @@ class FillError(DensityError):
 
 
 def _edges(z_edges: Any) -> list[np.ndarray]:
-    if len(z_edges) > 0 and np.ndim(z_edges[0]) == 0:
-        z_edges = [z_edges]
-    out = [np.asarray(e, dtype=float) for e in z_edges]
-    for i, e in enumerate(out):
-        if e.ndim != 1 or len(e) < 2 or not np.all(np.isfinite(e)) or not np.all(np.diff(e) > 0):
-            msg = f"z axis {i}: bin edges must be finite and strictly increasing"
-            raise FillError(msg)
-    return out
+    return _edges_list(z_edges, FillError)
 
 
 def _empty(n_x: int, edges: list[np.ndarray], x_name: str, z_names: Sequence[str]) -> hist.Hist:
-    if len(z_names) != len(edges):
-        msg = f"{len(edges)} z axes but {len(z_names)} names {list(z_names)}"
-        raise FillError(msg)
-    if int(n_x) < 1:
-        msg = f"n_x must be a positive number of fit bins, got {n_x}"
-        raise FillError(msg)
-    axes = [hist.axis.Integer(0, int(n_x), name=x_name, label="fit bin", underflow=False, overflow=False)]
-    axes += [
-        hist.axis.Variable(e, name=n, label=n, underflow=False, overflow=False)
-        for e, n in zip(edges, z_names)
-    ]
-    return hist.Hist(*axes, storage=hist.storage.Weight())
+    return _empty_hist(n_x, edges, x_name, z_names, FillError)
 
 
 def _prepare(

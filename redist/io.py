@@ -30,7 +30,7 @@ from .modifier import Reweighting
 from .reinterpret import ReinterpretedModel
 from .theory import theory_from_spec
 
-__all__ = ["FORMAT_VERSION", "load", "read_json", "save", "schema"]
+__all__ = ["FORMAT_VERSION", "load", "parse_json", "read_json", "read_text", "save", "schema"]
 
 FORMAT_VERSION = "1.0.0"
 #: refuse files larger than this (bytes); a model file is typically < 2 MB
@@ -49,29 +49,52 @@ def _reject_constant(name: str) -> float:
     raise ValueError(msg)
 
 
-def read_json(path: str | Path) -> Any:
+def read_text(
+    path: str | Path,
+    *,
+    where: str | None = None,
+    error: type[FileFormatError] = FileFormatError,
+    limit: int = MAX_FILE_SIZE,
+) -> str:
+    """Read a UTF-8 text file of at most ``limit`` bytes; errors name ``where`` (default: the path)."""
+    path = Path(path)
+    where = where or str(path)
+    try:
+        size = path.stat().st_size
+        if size > limit:
+            msg = f"{where}: file of {size} bytes exceeds the {limit}-byte limit"
+            raise error(msg)
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        msg = f"{where}: cannot read file ({err})"
+        raise error(msg) from err
+
+
+def parse_json(text: str, *, where: str, error: type[FileFormatError] = FileFormatError) -> Any:
+    """Parse JSON strictly (no NaN/Infinity); too deep nesting is an error, not a crash."""
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as err:
+        msg = f"{where}: not valid JSON ({str(err)[:200]})"
+        raise error(msg) from err
+
+
+def read_json(
+    path: str | Path,
+    *,
+    where: str | None = None,
+    error: type[FileFormatError] = FileFormatError,
+    limit: int = MAX_FILE_SIZE,
+) -> Any:
     """Parse a JSON file strictly (no NaN/Infinity), with errors naming the file.
 
     Raises
     ------
     FileFormatError
-        Unreadable, too large, not JSON, or too deeply nested.
+        Unreadable, too large, not JSON, or too deeply nested (or ``error``, a subclass).
     """
-    path = Path(path)
-    try:
-        size = path.stat().st_size
-        if size > MAX_FILE_SIZE:
-            msg = f"{path}: file of {size} bytes exceeds the {MAX_FILE_SIZE}-byte limit"
-            raise FileFormatError(msg)
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        msg = f"{path}: cannot read file ({err})"
-        raise FileFormatError(msg) from err
-    try:
-        return json.loads(text, parse_constant=_reject_constant)
-    except (ValueError, RecursionError) as err:
-        msg = f"{path}: not valid JSON ({str(err)[:200]})"
-        raise FileFormatError(msg) from err
+    where = where or str(path)
+    return parse_json(read_text(path, where=where, error=error, limit=limit), where=where, error=error)
 
 
 def _to_jsonable(rw: Reweighting) -> dict[str, Any]:
