@@ -11,44 +11,13 @@ Run: python examples/belle2_consistency.py
 
 from __future__ import annotations
 
-import copy
-
-import numpy as np
 import pyhf
 
-from redist.demo import SM_CVL, belle2_data, belle2_model
+from redist.demo import SM_CVL, belle2_data, belle2_model, sentinel_split_workspace
 from redist.infer import fit
 
 TOL = 1e-6  # tight Minuit tolerance: the effects compared here are ~1e-3 in mu
 FF_FIXED = {"corr_ff_c1": 0.0, "corr_ff_c2": 0.0, "corr_ff_c3": 0.0}
-
-
-def split_workspace() -> pyhf.Workspace:
-    """Published likelihood with the HTA sentinel-column share of the signal not scaled by mu."""
-    workspace, densities, _ = belle2_data()
-    spec = copy.deepcopy(workspace)
-    for ch in spec["channels"]:
-        for s in list(ch["samples"]):
-            key = (ch["name"], s["name"])
-            if key not in densities:
-                continue
-            n = densities[key].values()
-            u = n[:, 0] / n.sum(axis=1)
-            if not np.any(u):
-                continue
-            under = copy.deepcopy(s)
-            under["name"] += "_underflow"
-            under["modifiers"] = [m for m in under["modifiers"] if m["name"] != "mu"]
-            for part, share in ((s, 1 - u), (under, u)):
-                part["data"] = (np.asarray(part["data"]) * share).tolist()
-                for m in part["modifiers"]:
-                    if m["type"] == "histosys":
-                        for k in ("lo_data", "hi_data"):
-                            m["data"][k] = (np.asarray(m["data"][k]) * share).tolist()
-                    elif m["type"] == "staterror":
-                        m["data"] = (np.asarray(m["data"]) * np.sqrt(share)).tolist()
-            ch["samples"].append(under)
-    return pyhf.Workspace(spec)
 
 
 def main() -> None:
@@ -56,7 +25,7 @@ def main() -> None:
     rows = []
     variants = (
         ("published", pyhf.Workspace(workspace)),
-        ("published, HTA sentinel unscaled", split_workspace()),
+        ("published, HTA sentinel unscaled", sentinel_split_workspace()),
     )
     for label, ws in variants:
         model = ws.model()

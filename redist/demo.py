@@ -12,6 +12,7 @@ WET with BSZ2015 form factors (GKvD:2018 covariance, 8 eigen-nuisances).
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Sequence
 from importlib.resources import files
@@ -25,7 +26,7 @@ from .modifier import Reweighting
 from .reinterpret import ReinterpretedModel, reinterpret
 from .theory import get_theory
 
-__all__ = ["BELLE2_PRUNE", "SM_CVL", "belle2_data", "belle2_model", "run"]
+__all__ = ["BELLE2_PRUNE", "SM_CVL", "belle2_data", "belle2_model", "run", "sentinel_split_workspace"]
 
 SM_CVL = 6.613114906357177
 #: modifiers of the published likelihood replaced by the theory reweighting
@@ -91,6 +92,55 @@ def belle2_model(
         cutoff=list(BELLE2_CUTOFF),
     )
     return reinterpret(workspace, densities, rw, prune=BELLE2_PRUNE)
+
+
+def sentinel_split_workspace(prune_form_factors: bool = False) -> Any:
+    """Published likelihood with the sentinel-column share of the signal not scaled by ``mu``.
+
+    Each signal sample whose density has entries in the [-1, 0] column is split
+    into the share that comes from that column (no ``mu``) and the rest (``mu``),
+    with histosys data split proportionally and staterror data by the square
+    root of the share, so that the per-bin staterror constraint is unchanged.
+    With only cVL free, the WET reinterpretation equals this plain-pyhf model at
+    ``mu = (cVL / cVL_SM)^2``: an independent check of the redist modifier.
+
+    Parameters
+    ----------
+    prune_form_factors : bool
+        Also remove the ``corr_ff_c1..3`` histosys terms.
+
+    Returns
+    -------
+    pyhf.Workspace
+    """
+    import pyhf
+
+    workspace, densities, _ = belle2_data()
+    spec = copy.deepcopy(workspace)
+    for ch in spec["channels"]:
+        for s in list(ch["samples"]):
+            if prune_form_factors:
+                s["modifiers"] = [m for m in s["modifiers"] if not m["name"].startswith("corr_ff_c")]
+            key = (ch["name"], s["name"])
+            if key not in densities:
+                continue
+            n = densities[key].values()
+            u = n[:, 0] / n.sum(axis=1)
+            if not np.any(u):
+                continue
+            under = copy.deepcopy(s)
+            under["name"] += "_underflow"
+            under["modifiers"] = [m for m in under["modifiers"] if m["name"] != "mu"]
+            for part, share in ((s, 1 - u), (under, u)):
+                part["data"] = (np.asarray(part["data"]) * share).tolist()
+                for m in part["modifiers"]:
+                    if m["type"] == "histosys":
+                        for k in ("lo_data", "hi_data"):
+                            m["data"][k] = (np.asarray(m["data"][k]) * share).tolist()
+                    elif m["type"] == "staterror":
+                        m["data"] = (np.asarray(m["data"]) * np.sqrt(share)).tolist()
+            ch["samples"].append(under)
+    return pyhf.Workspace(spec)
 
 
 def run(output: str | Path = "redist-demo", *, plots: bool = True, reference: bool = True) -> dict[str, Any]:

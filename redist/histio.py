@@ -39,6 +39,7 @@ import numpy as np
 
 from .density import JointDensity
 from .exceptions import DensityError, FileFormatError
+from .io import parse_json, read_text
 
 __all__ = [
     "FLATTENING",
@@ -77,28 +78,11 @@ class DensityFileError(FileFormatError, DensityError):
 
 # ----------------------------------------------------------------------------- helpers
 def _read_text(path: Path) -> str:
-    try:
-        size = path.stat().st_size
-        if size > MAX_FILE_SIZE:
-            msg = f"{path}: file of {size} bytes exceeds the {MAX_FILE_SIZE}-byte limit"
-            raise DensityFileError(msg)
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        msg = f"{path}: cannot read file ({err})"
-        raise DensityFileError(msg) from err
-
-
-def _reject_constant(name: str) -> float:
-    msg = f"non-standard JSON constant {name}"
-    raise ValueError(msg)
+    return read_text(path, error=DensityFileError, limit=MAX_FILE_SIZE)
 
 
 def _parse_json(text: str, where: str) -> Any:
-    try:
-        return json.loads(text, parse_constant=_reject_constant)
-    except (ValueError, RecursionError) as err:
-        msg = f"{where}: not valid JSON ({str(err)[:200]})"
-        raise DensityFileError(msg) from err
+    return parse_json(text, where=where, error=DensityFileError)
 
 
 def _floats(obj: Any, where: str, what: str) -> np.ndarray:

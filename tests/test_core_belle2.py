@@ -6,51 +6,22 @@ column (non-zero only in the HTA density) keeps weight 1. The reinterpreted
 likelihood must therefore equal -- exactly, at every nuisance-parameter point --
 the published likelihood in which the signal is split into an "underflow" part
 that is not scaled and the rest that is scaled by mu = (cVL / cVL_SM)^2.
-This is an independent construction with plain pyhf modifiers.
+``redist.demo.sentinel_split_workspace`` builds it with plain pyhf modifiers only.
 """
 
 from __future__ import annotations
-
-import copy
 
 import numpy as np
 import pyhf
 import pytest
 
-from redist.demo import SM_CVL, belle2_data, belle2_model
-
-
-def _split_workspace():
-    workspace, densities, _ = belle2_data()
-    spec = copy.deepcopy(workspace)
-    for ch in spec["channels"]:
-        for s in list(ch["samples"]):
-            s["modifiers"] = [m for m in s["modifiers"] if not m["name"].startswith("corr_ff_c")]
-            if (ch["name"], s["name"]) not in densities:
-                continue
-            n = densities[(ch["name"], s["name"])].values()
-            u = n[:, 0] / n.sum(axis=1)  # underflow share per fit bin
-            if not np.any(u):
-                continue
-            under = copy.deepcopy(s)
-            under["name"] = s["name"] + "_underflow"
-            under["modifiers"] = [m for m in under["modifiers"] if m["name"] != "mu"]
-            for part, share in ((s, 1 - u), (under, u)):
-                part["data"] = (np.asarray(part["data"]) * share).tolist()
-                for m in part["modifiers"]:
-                    if m["type"] == "histosys":
-                        for k in ("lo_data", "hi_data"):
-                            m["data"][k] = (np.asarray(m["data"][k]) * share).tolist()
-                    elif m["type"] == "staterror":  # keeps sqrt(sum sigma^2) per bin
-                        m["data"] = (np.asarray(m["data"]) * np.sqrt(share)).tolist()
-            ch["samples"].append(under)
-    return pyhf.Workspace(spec)
+from redist.demo import SM_CVL, belle2_data, belle2_model, sentinel_split_workspace
 
 
 @pytest.fixture(scope="module")
 def models():
     pyhf.set_backend("numpy")
-    return belle2_model(parameters=("cVL",), nuisance_groups=False), _split_workspace()
+    return belle2_model(parameters=("cVL",), nuisance_groups=False), sentinel_split_workspace(prune_form_factors=True)
 
 
 def test_staterror_not_shared_with_other_samples():
