@@ -210,11 +210,14 @@ def _print_table(results: dict[str, Any]) -> None:
     print("Belle II B+ -> K+ nu nu, reinterpreted in WET (EOS conventions, SM cVL = 6.613)")
     print(f"{'parameter':<12}{'best fit':>12}{'error':>10}")
     for p in ("cVL", "cSL", "cTL"):
-        print(f"{p:<12}{best['values'][p]:>12.3f}{best['errors'][p]:>10.3f}")
+        note = "   at its bound, flat direction (see results.json)" if p in best.get("at_limit", []) else ""
+        err = "" if note else f"{best['errors'][p]:>10.3f}"
+        print(f"{p:<12}{best['values'][p]:>12.3f}{err}{note}")
     print(f"-2 ln L (best fit)        = {best['twice_nll']:.4f}  (converged: {best['converged']})")
     print(f"-2 Delta ln L (SM - best) = {results['minus_two_delta_lnL_vs_SM']:.3f}")
     if "cVL_only_mu_equivalent" in results:
         print(
-            "cVL-only fit: (cVL/cVL_SM)^2 = "
-            f"{results['cVL_only_mu_equivalent']:.3f}  (published mu_hat = 4.6 +- 1.3)"
+            "cVL-only fit, form factors fixed: (cVL/cVL_SM)^2 = "
+            f"{results['cVL_only_mu_equivalent']:.3f}  (published mu_hat = 4.6 +- 1.3; "
+            "see docs/belle2.md for the residual)"
         )
