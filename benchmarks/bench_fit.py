@@ -39,6 +39,10 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3, help="repetitions of the single fits")
     ap.add_argument("--backend", default="jax", choices=["jax", "numpy"])
     ap.add_argument("--skip-pyhf", action="store_true", help="skip the plain pyhf reference fit")
+    ap.add_argument(
+        "--dask-workers", default="", help="comma-separated worker counts for a Dask scaling run, e.g. 1,2"
+    )
+    ap.add_argument("--dask-grid", type=int, default=6, help="points per axis of the Dask scaling grid")
     args = ap.parse_args()
 
     rm = belle2_model()
@@ -106,6 +110,28 @@ def main() -> None:
     note = "" if n == 20 else f" -> extrapolated to 20x20: {t_400:.1f} s"
     print(f"{n}x{n} profiled grid (cVL, cTL): {t_2d:.1f} s{note}, {s2.nfcn} fcn / {s2.ngrad} grad, "
           f"{int(s2.converged.sum())}/{n * n} converged")
+
+    # Dask: the same 2D grid on local clusters of 1, 2, ... single-threaded process workers
+    dask_times = {}
+    if args.dask_workers:
+        from distributed import Client, LocalCluster
+
+        m = args.dask_grid
+        grid = {"cVL": np.linspace(0, 20, m), "cTL": np.linspace(0, 15, m)}
+        ref = scan(rm, grid, backend=args.backend)
+        for k in (int(w) for w in args.dask_workers.split(",")):
+            with LocalCluster(n_workers=k, threads_per_worker=1, processes=True) as cluster, Client(
+                cluster
+            ) as client:
+                t0 = time.perf_counter()
+                sd = scan(rm, grid, backend=args.backend, dask=client)
+                dask_times[k] = time.perf_counter() - t0
+            same = np.array_equal(sd.twice_nll, ref.twice_nll)
+            print(f"dask {k} worker(s), {m}x{m} grid: {dask_times[k]:.1f} s "
+                  f"(includes per-worker compilation); identical to serial: {same}")
+        base = dask_times[min(dask_times)]
+        for k, t in sorted(dask_times.items()):
+            print(f"  speed-up with {k} worker(s) vs {min(dask_times)}: {base / t:.2f}")
 
     # where the time goes
     prof = cProfile.Profile()
