@@ -280,9 +280,13 @@ def _run_chain(
         obj = obj.resolve()
     x = np.asarray(x_start, dtype=float).copy()
     out = []
+    curvature = None
     for key, pt in zip(keys, points):
         x[list(indices)] = pt
-        r = minimize(obj, obj.space, data, x, mask, errors=False, **options)
+        if curvature is None and obj.backend == "jax":
+            # one exact Hessian per chain seeds Migrad at every point of the chain
+            curvature = np.diag(obj.hessian(x, data))
+        r = minimize(obj, obj.space, data, x, mask, errors=False, seed_curvature=curvature, **options)
         out.append((key, r.twice_nll, r.converged, r.bestfit, r.message, r.nfcn, r.ngrad))
         if r.converged and math.isfinite(r.twice_nll):
             x = r.bestfit.copy()
