@@ -130,9 +130,10 @@ def _time_weights_logpdf(rm: ReinterpretedModel, cfg: dict[str, Any]) -> dict[st
         p[model.config.par_slice("cSL")] = 1.0
         return p
 
+    weights = rw.bind(model.config)  # what the modifier calls on the numpy backend
+
     def w(i: int) -> Any:
-        p = point(i)
-        return rw.weights(rw.theory_values(lambda n: p[model.config.par_slice(n)], np), np)
+        return weights(point(i))
 
     out = {
         "weights": common.median_time(w, cfg["repeats"], min_total=cfg["min_total"]),

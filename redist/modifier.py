@@ -195,6 +195,37 @@ class Reweighting:
             return None
         return k.kernel / self.null_rates[:, None], np.flatnonzero(k.inside), (~k.inside).astype(float)
 
+    def bind(self, config: Any) -> Any:
+        """Numpy weights as a function of a full pyhf parameter vector (names resolved once).
+
+        This is the modifier's per-call path on the numpy backend: one dict of
+        plain floats, the theory's coefficients and one matrix-vector product.
+        Theories without a basis structure fall back to :meth:`weights`.
+        """
+        names = tuple(self.parameters)
+        idx = np.array([config.par_slice(n).start for n in names], dtype=int)
+        groups = []
+        if self.nuisance_groups:
+            for g, (mean, transform) in zip(self.theory.groups, self._group_maps):
+                groups.append((g.parameters, mean, transform, config.par_slice(g.name)))
+        base = self._base_values
+        theory = self.theory
+        fast = self._fast
+        if fast is None:
+            return lambda pars: self.weights(self.theory_values(lambda n: pars[config.par_slice(n)], np))
+        scaled, inside_idx, outside = fast
+        full = np.zeros((outside.size, scaled.shape[1]))
+        full[inside_idx] = scaled
+
+        def weights(pars: np.ndarray) -> np.ndarray:
+            vals = dict(base)
+            vals.update(zip(names, pars[idx].tolist()))
+            for members, mean, transform, sl in groups:
+                vals.update(zip(members, (mean + transform @ pars[sl]).tolist()))
+            return full @ theory.coefficients(vals, np) + outside
+
+        return weights
+
     def theory_values(self, get: Any, xp: Any = np) -> dict[str, Any]:
         """Full theory parameter dict from a getter ``get(pyhf_name) -> tensor``."""
         vals: dict[str, Any] = dict(self._base_values)
@@ -341,6 +372,7 @@ class redist_combined:
         self._unaffected = [1.0 - data[k]["mask"] for k in self.keys]
         for rw in self.rws:
             _ = rw.null_rates  # precompute kernels now, not in the first call
+        self._bound = [rw.bind(pdfconfig) for rw in self.rws]
         self._precompute()
         pyhf.events.subscribe("tensorlib_changed")(self._precompute)
 
@@ -352,6 +384,9 @@ class redist_combined:
 
     def _factors(self, pars: Any) -> Any:
         xp = self.xp
+        if xp is np:
+            parts = zip(self._bound, self.migration, self.unaffected)
+            return np.stack([m @ w(pars) + u for w, m, u in parts])
         out = []
         for rw, mig, unaff in zip(self.rws, self.migration, self.unaffected):
             vals = rw.theory_values(lambda n: pars[self.config.par_slice(n)], xp)
