@@ -188,19 +188,24 @@ class Reweighting:
         return vals
 
     @cached_property
-    def _fast(self) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-        """(kernel / null rates, inside indices, sum-of-outside template) for the numpy hot path."""
+    def _fast(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """(kernel / null rates with zero rows outside the cutoff, 1-outside template), numpy path."""
         k = self.kernel
         if k.kernel is None:
             return None
-        return k.kernel / self.null_rates[:, None], np.flatnonzero(k.inside), (~k.inside).astype(float)
+        full = np.zeros((k.inside.size, k.kernel.shape[1]))
+        full[k.inside] = k.kernel / self.null_rates[:, None]
+        return full, (~k.inside).astype(float)
+
+    @cached_property
+    def _group_maps(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        return [(np.asarray(g.mean, dtype=float), g.transform) for g in self.theory.groups]
 
     def bind(self, config: Any) -> Any:
         """Numpy weights as a function of a full pyhf parameter vector (names resolved once).
 
         This is the modifier's per-call path on the numpy backend: one dict of
-        plain floats, the theory's coefficients and one matrix-vector product.
-        Theories without a basis structure fall back to :meth:`weights`.
+        plain floats (cheapest for the theory's scalar arithmetic), then :meth:`weights`.
         """
         names = tuple(self.parameters)
         idx = np.array([config.par_slice(n).start for n in names], dtype=int)
@@ -209,33 +214,19 @@ class Reweighting:
             for g, (mean, transform) in zip(self.theory.groups, self._group_maps):
                 groups.append((g.parameters, mean, transform, config.par_slice(g.name)))
         base = self._base_values
-        theory = self.theory
-        fast = self._fast
-        if fast is None:
-            return lambda pars: self.weights(self.theory_values(lambda n: pars[config.par_slice(n)], np))
-        scaled, inside_idx, outside = fast
-        full = np.zeros((outside.size, scaled.shape[1]))
-        full[inside_idx] = scaled
 
         def weights(pars: np.ndarray) -> np.ndarray:
             vals = dict(base)
             vals.update(zip(names, pars[idx].tolist()))
             for members, mean, transform, sl in groups:
                 vals.update(zip(members, (mean + transform @ pars[sl]).tolist()))
-            return full @ theory.coefficients(vals, np) + outside
+            return self.weights(vals, np)
 
         return weights
 
     def theory_values(self, get: Any, xp: Any = np) -> dict[str, Any]:
         """Full theory parameter dict from a getter ``get(pyhf_name) -> tensor``."""
         vals: dict[str, Any] = dict(self._base_values)
-        if xp is np:  # plain floats: scalar arithmetic in the theory is then cheapest
-            for name in self.parameters:
-                vals[name] = float(get(name)[0])
-            if self.nuisance_groups:
-                for g, (mean, transform) in zip(self.theory.groups, self._group_maps):
-                    vals.update(zip(g.parameters, (mean + transform @ get(g.name)).tolist()))
-            return vals
         for name in self.parameters:
             vals[name] = get(name)[0]
         if self.nuisance_groups:
@@ -243,18 +234,12 @@ class Reweighting:
                 vals.update(g.physical(get(g.name), xp))
         return vals
 
-    @cached_property
-    def _group_maps(self) -> list[tuple[np.ndarray, np.ndarray]]:
-        return [(np.asarray(g.mean, dtype=float), g.transform) for g in self.theory.groups]
-
     def weights(self, values: Mapping[str, Any], xp: Any = np) -> Any:
         """Kinematic-bin weights (all z bins) at a full theory parameter dict."""
         fast = self._fast if xp is np else None
         if fast is not None:
-            scaled, idx, out = fast
-            out = out.copy()
-            out[idx] = scaled @ self.theory.coefficients(values, np)
-            return out
+            full, outside = fast
+            return full @ self.theory.coefficients(values, np) + outside
         k = self.kernel
         return bin_weights(k.rates(values, xp), self.null_rates, k.inside, xp)
 
