@@ -9,16 +9,7 @@ import numpy as np
 
 from .reinterpret import ReinterpretedModel
 
-__all__ = ["pars_vector", "write_demo_plots"]
-
-
-def pars_vector(rm: ReinterpretedModel, values: dict[str, Any]) -> np.ndarray:
-    """Parameter vector in model order from a name -> value(s) mapping."""
-    cfg = rm.model.config
-    pars = np.array(cfg.suggested_init(), dtype=float)
-    for name, v in values.items():
-        pars[cfg.par_slice(name)] = v
-    return pars
+__all__ = ["write_demo_plots"]
 
 
 def write_demo_plots(rm: ReinterpretedModel, best: Any, out: Path) -> list[str]:
@@ -31,7 +22,7 @@ def write_demo_plots(rm: ReinterpretedModel, best: Any, out: Path) -> list[str]:
     written = []
     rw = next(iter(rm.reweightings.values()))
     edges = rw.z_edges[0]
-    phys = rm.physical_values(pars_vector(rm, best.values))
+    phys = rm.physical_values(rm.init_pars(**best.values))
     fig, ax = plt.subplots(figsize=(6, 4))
     points = {
         "best fit": {k: phys[k] for k in ("cVL", "cSL", "cTL")},
@@ -55,8 +46,8 @@ def write_demo_plots(rm: ReinterpretedModel, best: Any, out: Path) -> list[str]:
 
     model = rm.model
     cfg = model.config
-    pre = pars_vector(rm, {})
-    post = pars_vector(rm, best.values)
+    pre = rm.init_pars()
+    post = rm.init_pars(**best.values)
     obs = {o["name"]: np.asarray(o["data"]) for o in rm.spec["observations"]}
     by_sample = {
         "pre-fit (SM)": np.asarray(model.main_model.expected_data(pre, return_by_sample=True)),
