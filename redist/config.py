@@ -46,7 +46,7 @@ import jsonschema
 import numpy as np
 import pyhf
 
-from .exceptions import FileFormatError, RedistError
+from .exceptions import ConfigError, RedistError
 from .histio import read_density
 from .io import parse_json, read_json, read_text
 from .modifier import Reweighting
@@ -86,10 +86,6 @@ _LAYOUT_OPTIONS = {
     "hepdata": {"x", "z", "dependent"},
     "root": set(),
 }
-
-
-class ConfigError(FileFormatError):
-    """A build config is malformed, fails its schema, or names something that does not exist."""
 
 
 @cache
@@ -317,19 +313,11 @@ def build_model(
         if "null" in d:
             null = get_theory(d["null"]["name"], **dict(d["null"].get("settings", {})))
             null_values = d["null"].get("values")
-        rw = Reweighting(
-            name=d.get("modifier", theory.name),
+        rw = Reweighting.from_dict(
+            d.get("modifier", theory.name),
+            {**d, "z_edges": edges, "null_values": null_values},
             theory=theory,
-            z_edges=edges,
-            parameters=tuple(d.get("parameters", ())),
             null=null,
-            null_values=null_values,
-            values=d.get("values", {}),
-            bounds={k: (float(v[0]), float(v[1])) for k, v in d.get("bounds", {}).items()},
-            inits=d.get("inits", {}),
-            nuisance_groups=d.get("nuisance_groups", True),
-            cutoff=[(float(c[0]), float(c[1])) for c in d["cutoff"]] if "cutoff" in d else None,
-            order=d.get("order", 24),
         )
         densities = {}
         for i, entry in enumerate(d["densities"]):

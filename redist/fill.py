@@ -29,7 +29,7 @@ import hist
 import numpy as np
 
 from .density import JointDensity, _edges_list, _empty_hist
-from .exceptions import DensityError, ZeroNullRate
+from .exceptions import FillError, ZeroNullRate
 
 __all__ = [
     "FillError",
@@ -44,10 +44,6 @@ __all__ = [
 
 def __dir__() -> list[str]:
     return list(__all__)
-
-
-class FillError(DensityError):
-    """Events cannot be histogrammed as requested (missing columns, bad shapes, z outside the binning)."""
 
 
 def _edges(z_edges: Any) -> list[np.ndarray]:

@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from .density import JointDensity
-from .exceptions import DensityError, FileFormatError
+from .exceptions import DensityError, DensityFileError
 from .io import parse_json, read_text
 
 __all__ = [
@@ -70,10 +70,6 @@ FORMAT_VERSION = 1
 LAYOUTS = ("csv", "uhi", "hepdata", "root")
 #: refuse density files larger than this many bytes
 MAX_FILE_SIZE = 256 * 1024 * 1024
-
-
-class DensityFileError(FileFormatError, DensityError):
-    """A density file is unreadable or its layout does not match what was expected."""
 
 
 # ----------------------------------------------------------------------------- helpers

@@ -98,25 +98,13 @@ def read_json(
 
 
 def _to_jsonable(rw: Reweighting) -> dict[str, Any]:
-    null = None if rw.null is None else rw.null.spec()
-    return {
-        "theory": rw.theory.spec(),
-        "null": null,
-        "null_values": None if rw.null_values is None else {k: float(v) for k, v in rw.null_values.items()},
-        "z_edges": [np.asarray(e).tolist() for e in rw.z_edges],
-        "cutoff": None if rw.cutoff is None else [[float(a), float(b)] for a, b in rw.cutoff],
-        "parameters": list(rw.parameters),
-        "values": {k: float(v) for k, v in rw.values.items()},
-        "bounds": {k: [float(a), float(b)] for k, (a, b) in rw.bounds.items()},
-        "inits": {k: float(v) for k, v in rw.inits.items()},
-        "nuisance_groups": bool(rw.nuisance_groups),
-        "order": int(rw.order),
-        "groups": [
-            {"name": g.name, "parameters": list(g.parameters), "mean": list(g.mean),
-             "covariance": [list(r) for r in g.covariance]}
-            for g in rw.theory.groups
-        ],
-    }
+    doc = rw.to_dict()
+    doc["groups"] = [
+        {"name": g.name, "parameters": list(g.parameters), "mean": list(g.mean),
+         "covariance": [list(r) for r in g.covariance]}
+        for g in rw.theory.groups
+    ]
+    return doc
 
 
 def to_dict(rm: ReinterpretedModel) -> dict[str, Any]:
@@ -213,20 +201,7 @@ def from_dict(doc: Any, *, where: str = "<dict>") -> ReinterpretedModel:
                         f"installed theory {theory!r}"
                     )
                     raise FileFormatError(msg)
-            rws[name] = Reweighting(
-                name=name,
-                theory=theory,
-                z_edges=r["z_edges"],
-                parameters=tuple(r["parameters"]),
-                null=null,
-                null_values=r.get("null_values"),
-                values=r.get("values", {}),
-                bounds={k: (v[0], v[1]) for k, v in r.get("bounds", {}).items()},
-                inits=r.get("inits", {}),
-                nuisance_groups=r.get("nuisance_groups", True),
-                cutoff=None if r.get("cutoff") is None else [tuple(c) for c in r["cutoff"]],
-                order=r.get("order", 24),
-            )
+            rws[name] = Reweighting.from_dict(name, r, theory=theory, null=null)
         rm = ReinterpretedModel(
             spec=doc["workspace"],
             reweightings=rws,

@@ -122,6 +122,56 @@ class Reweighting:
             msg = f"{where}: null and alternative theories differ in kinematic variables"
             raise TheoryError(msg)
 
+    # -- JSON form (model files and build configs) ---------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready settings (theories by registry reference); inverse of :meth:`from_dict`."""
+        return {
+            "theory": self.theory.spec(),
+            "null": None if self.null is None else self.null.spec(),
+            "null_values": None
+            if self.null_values is None
+            else {k: float(v) for k, v in self.null_values.items()},
+            "z_edges": [np.asarray(e).tolist() for e in self.z_edges],
+            "cutoff": None if self.cutoff is None else [[float(a), float(b)] for a, b in self.cutoff],
+            "parameters": list(self.parameters),
+            "values": {k: float(v) for k, v in self.values.items()},
+            "bounds": {k: [float(a), float(b)] for k, (a, b) in self.bounds.items()},
+            "inits": {k: float(v) for k, v in self.inits.items()},
+            "nuisance_groups": bool(self.nuisance_groups),
+            "order": int(self.order),
+        }
+
+    @classmethod
+    def from_dict(
+        cls, name: str, doc: Mapping[str, Any], *, theory: Theory, null: Theory | None = None
+    ) -> Reweighting:
+        """Rebuild from :meth:`to_dict` output (or a build config) with already-built theories.
+
+        Parameters
+        ----------
+        name : str
+            Modifier name.
+        doc : mapping
+            Keys as written by :meth:`to_dict`; every key but ``z_edges`` is optional.
+        theory, null : Theory
+            Theories B and A (built from ``doc["theory"]`` / ``doc["null"]`` by the caller,
+            which owns version checks and error context).
+        """
+        return cls(
+            name=name,
+            theory=theory,
+            z_edges=doc["z_edges"],
+            parameters=tuple(doc.get("parameters") or ()),
+            null=null,
+            null_values=doc.get("null_values"),
+            values=dict(doc.get("values") or {}),
+            bounds={k: (float(v[0]), float(v[1])) for k, v in (doc.get("bounds") or {}).items()},
+            inits=dict(doc.get("inits") or {}),
+            nuisance_groups=bool(doc.get("nuisance_groups", True)),
+            cutoff=None if doc.get("cutoff") is None else [(float(a), float(b)) for a, b in doc["cutoff"]],
+            order=int(doc.get("order", DEFAULT_ORDER)),
+        )
+
     @property
     def null_theory(self) -> Theory:
         """Theory A."""

@@ -44,7 +44,7 @@ from typing import Any
 import numpy as np
 import pyhf
 
-from .exceptions import ModelSpecError, RedistError
+from .exceptions import PatchsetError, RedistError
 from .reinterpret import ReinterpretedModel
 
 __all__ = [
@@ -70,10 +70,6 @@ _PYHF_ERRORS = tuple(
 
 _LABEL = re.compile(r"^[a-zA-Z0-9_]+$")
 _HEPDATA = re.compile(r"^ins[0-9]{7}$")
-
-
-class PatchsetError(ModelSpecError):
-    """A patchset cannot be built as requested (bad grid, label or reference)."""
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,7 @@ from typing import Any
 
 import numpy as np
 
-from .exceptions import RedistError
+from .exceptions import SimulationError
 
 __all__ = [
     "BEAM_BETA",
@@ -63,10 +63,6 @@ __all__ = [
 ]
 
 SIMULATOR_VERSION = "1.0"
-
-
-class SimulationError(RedistError, ValueError):
-    """Invalid simulator input (unknown process, bad fractions, unusable theory)."""
 
 
 # -- constants -------------------------------------------------------------------------------

@@ -42,15 +42,11 @@ from typing import Any
 
 import numpy as np
 
-from .exceptions import RedistError, UnknownParameter
+from .exceptions import ConformanceError, UnknownParameter
 from .kernels import BinKernel
 from .theory import Theory, available_theories, theory_from_spec
 
 __all__ = ["ConformanceError", "check_theory", "random_values"]
-
-
-class ConformanceError(RedistError, AssertionError):
-    """A theory violates the :class:`redist.theory.Theory` contract."""
 
 
 def _fail(theory: Theory, check: str, detail: str) -> ConformanceError:

@@ -15,13 +15,9 @@ from __future__ import annotations
 
 import importlib.util
 
-from ..exceptions import RedistError
+from ..exceptions import FMError
 
 __all__ = ["FMError", "require_torch"]
-
-
-class FMError(RedistError, ValueError):
-    """Invalid input to the FM-embedding module (shapes, configs, checkpoints)."""
 
 
 def require_torch() -> None:

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import pyhf
 
-from ..exceptions import RedistError, RedistWarning
+from ..exceptions import BackendError, JaxUnavailableWarning
 
 __all__ = [
     "BackendError",
@@ -39,14 +39,6 @@ __all__ = [
     "objective",
     "resolve_backend",
 ]
-
-
-class BackendError(RedistError, ValueError):
-    """An unknown or unavailable computation backend was requested."""
-
-
-class JaxUnavailableWarning(RedistWarning):
-    """jax is not installed: fits use pyhf's numpy backend and numerical gradients."""
 
 
 _WARNED = False
