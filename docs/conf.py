@@ -47,7 +47,7 @@ extensions = [
     "api_pages",  # docs/_ext/api_pages.py: one page per public module from __all__
 ]
 source_suffix = {".rst": "restructuredtext", ".md": "myst-nb", ".ipynb": "myst-nb"}
-exclude_patterns = ["_build", "_scripts", "_ext", "**/_results", "Thumbs.db", ".DS_Store"]
+exclude_patterns = ["_build", "_scripts", "_ext", "_static", "**/_results", "Thumbs.db", ".DS_Store"]
 suppress_warnings = ["myst.header"]
 nitpicky = False
 

@@ -60,6 +60,7 @@ PAGES = {
     "api/redist.html": (False, 0),
     "api/theories.wet.html": (True, 0),
     "developer/physics-notes.html": (False, 0),
+    "developer/docs.html": (False, 4),
 }
 SCREENSHOTS = {
     "landing.png": ("index.html", "light", None),
