@@ -103,7 +103,18 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
         assert (path / "index.html").is_file(), f"REDIST_DOCS_HTML={given} holds no built site"
         return path
     out = tmp_path_factory.mktemp("html")
-    cmd = [sys.executable, "-m", "sphinx", "-q", "-b", "html", "-W", "--keep-going", str(ROOT / "docs"), str(out)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "sphinx",
+        "-q",
+        "-b",
+        "html",
+        "-W",
+        "--keep-going",
+        str(ROOT / "docs"),
+        str(out),
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     assert proc.returncode == 0, f"docs build failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
     return out

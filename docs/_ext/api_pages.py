@@ -41,9 +41,7 @@ EXCLUDE_PREFIXES = ("redist.cli",)  # documented by cli.md
 
 
 def _public(name: str) -> bool:
-    return not any(part.startswith("_") for part in name.split(".")) and not name.startswith(
-        EXCLUDE_PREFIXES
-    )
+    return not any(part.startswith("_") for part in name.split(".")) and not name.startswith(EXCLUDE_PREFIXES)
 
 
 def public_modules(packages: tuple[str, ...] = PACKAGES) -> tuple[dict[str, types.ModuleType], list[str]]:
@@ -91,9 +89,13 @@ def homes(modules: dict[str, types.ModuleType]) -> dict[int, str]:
             obj = getattr(modules[mod_name], name, None)
             if obj is None or isinstance(obj, types.ModuleType) or name == "__version__":
                 continue
-            if _is_data(obj) and name not in documented[mod_name]:
-                if any(name in documented[m] for m in order if name in getattr(modules[m], "__all__", ())):
-                    continue  # documented deeper: that module is its home
+            exporters = [m for m in order if name in getattr(modules[m], "__all__", ())]
+            if (
+                _is_data(obj)
+                and name not in documented[mod_name]
+                and any(name in documented[m] for m in exporters)
+            ):
+                continue  # documented deeper: that module is its home
             out.setdefault(id(obj), mod_name)
     return out
 
@@ -113,7 +115,7 @@ def _title(text: str, char: str = "=") -> str:
 def module_page(
     mod_name: str, module: types.ModuleType, home: dict[int, str], exported: set[str], documented: set[str]
 ) -> str:
-    """reST source of the API page of one module.
+    """The reST source of the API page of one module.
 
     ``exported`` holds the dotted names of all exported objects; a module whose own name is
     one of them (the function ``redist.reinterpret`` and the module ``redist.reinterpret``)
@@ -148,7 +150,11 @@ def module_page(
             continue
         lines.append(f".. {directive}:: {name}")
         if directive == "autoclass":
-            lines += ["   :members:", "   :show-inheritance:"]
+            lines.append("   :members:")
+            if obj.__bases__ != (object,):
+                lines.append("   :show-inheritance:")
+        elif directive == "autoexception":
+            lines.append("   :show-inheritance:")
         elif directive == "autodata":
             lines.append("   :no-value:")
         lines.append("")

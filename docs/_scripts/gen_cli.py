@@ -14,6 +14,7 @@ import argparse
 import os
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -34,7 +35,9 @@ commands in use.
 """
 
 
-def _walk(cmd: click.Command, path: list[str], parent: click.Context | None):
+def _walk(
+    cmd: click.Command, path: list[str], parent: click.Context | None
+) -> Iterator[tuple[list[str], click.Command, click.Context]]:
     settings = {**cmd.context_settings, "terminal_width": WIDTH, "max_content_width": WIDTH}
     ctx = click.Context(cmd, info_name=path[-1], parent=parent, **settings)
     yield path, cmd, ctx
@@ -77,6 +80,7 @@ def _write_atomic(path: Path, text: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Write docs/cli.md, or with ``--check`` only compare it (exit status 1 when stale)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="exit 1 if docs/cli.md is stale")
     args = parser.parse_args(argv)
