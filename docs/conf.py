@@ -19,6 +19,7 @@ Environment switches (all optional):
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
@@ -68,6 +69,21 @@ nb_execution_raise_on_error = True  # a failing tutorial fails the build
 nb_execution_show_tb = True
 nb_merge_streams = True
 nb_kernel_rgx_aliases = {".*": "python3"}
+# the kernel runs the Python that runs Sphinx (a user-level "python3" kernelspec elsewhere would
+# otherwise take precedence and may lack redist): a kernelspec first on JUPYTER_PATH
+_jupyter = DOCS / "_build" / "jupyter"
+(_jupyter / "kernels" / "python3").mkdir(parents=True, exist_ok=True)
+(_jupyter / "kernels" / "python3" / "kernel.json").write_text(
+    json.dumps(
+        {
+            "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+            "display_name": "Python 3 (redist docs)",
+            "language": "python",
+        }
+    ),
+    encoding="utf-8",
+)
+os.environ["JUPYTER_PATH"] = os.pathsep.join(p for p in (str(_jupyter), os.environ.get("JUPYTER_PATH", "")) if p)
 # kernels find the docs helpers and draw without a display
 os.environ["PYTHONPATH"] = os.pathsep.join(
     p for p in (str(DOCS / "_ext"), os.environ.get("PYTHONPATH", "")) if p

@@ -1,7 +1,10 @@
 """Write docs/cli.md: the ``--help`` text of every ``redist`` command, as Markdown.
 
 The page is checked in so that it reads on GitHub as well as on the docs site, and
-``tests/test_docs_cli.py`` fails when it no longer matches the installed CLI.
+``tests/test_docs_cli.py`` fails when it no longer matches the installed CLI. Run it in a
+fresh interpreter (as below): click caches each command's help option the first time the
+command is invoked, so a process that has already run a subcommand on its own renders that
+subcommand without the group's ``-h``.
 Regenerate it after changing a command::
 
     python docs/_scripts/gen_cli.py            # rewrite docs/cli.md
@@ -11,6 +14,7 @@ Regenerate it after changing a command::
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
 import sys
 import tempfile
@@ -19,7 +23,9 @@ from pathlib import Path
 
 import click
 
-WIDTH = 100  # fixed help width: the page must not depend on the terminal
+# what a terminal of 80 columns or more shows (click caps help at 80 columns by default);
+# fixed, so that the page does not depend on the terminal it is generated in
+WIDTH = 80
 CLI_MD = Path(__file__).resolve().parents[1] / "cli.md"
 
 HEADER = """\
@@ -38,7 +44,7 @@ commands in use.
 def _walk(
     cmd: click.Command, path: list[str], parent: click.Context | None
 ) -> Iterator[tuple[list[str], click.Command, click.Context]]:
-    settings = {**cmd.context_settings, "terminal_width": WIDTH, "max_content_width": WIDTH}
+    settings = {"max_content_width": WIDTH, **cmd.context_settings, "terminal_width": WIDTH}
     ctx = click.Context(cmd, info_name=path[-1], parent=parent, **settings)
     yield path, cmd, ctx
     if isinstance(cmd, click.Group):
@@ -88,7 +94,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.check:
         current = CLI_MD.read_text(encoding="utf-8") if CLI_MD.exists() else ""
         if current != text:
-            print(f"{CLI_MD} is stale: run python docs/_scripts/gen_cli.py", file=sys.stderr)
+            diff = difflib.unified_diff(
+                current.splitlines(keepends=True), text.splitlines(keepends=True), "docs/cli.md", "--help"
+            )
+            print(f"{CLI_MD} is stale: run `python docs/_scripts/gen_cli.py`", file=sys.stderr)
+            sys.stderr.writelines(list(diff)[:80])
             return 1
         return 0
     _write_atomic(CLI_MD, text)
