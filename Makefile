@@ -15,20 +15,27 @@ demo: $(VENV)/bin/python
 	$(PIP) install --quiet ".[jax]"
 	$(VENV)/bin/redist demo --output redist-demo
 
-# installed package (not the source tree) with every extra, test and docs groups
+# the docs site: warnings are errors, tutorials executed (jupyter-cache in docs/_build/.jupyter_cache)
+SPHINX = @t0=$$(date +%s) && $(VENV)/bin/sphinx-build -q -b html -W --keep-going docs docs/_build/html \
+	&& echo "docs built in $$(( $$(date +%s) - t0 )) s (docs/_build/html)"
+
+# installed package (not the source tree) with every extra, test and docs groups;
+# the docs are built first so that tests/test_docs_browser.py opens this build
+test: export REDIST_DOCS_HTML = docs/_build/html
 test: $(VENV)/bin/python
 	$(PIP) install --quiet ".[jax,dask,io,mcmc,fm,eos]" --group test --group docs
 	$(PIP) install --quiet ./tests/plugin_pkg
+	$(SPHINX)
 	REDIST_TEST_INSTALLED=1 $(VENV)/bin/pytest -p no:cacheprovider --durations=15
-	$(VENV)/bin/sphinx-build -q -b html -W --keep-going docs docs/_build/html
 
 lint: $(VENV)/bin/python
 	$(PIP) install --quiet ruff
 	$(VENV)/bin/ruff check redist theories tests benchmarks examples
 
+# the extras let every public module import (API pages) and the tutorials run
 docs: $(VENV)/bin/python
-	$(PIP) install --quiet "." --group docs
-	$(VENV)/bin/sphinx-build -b html docs docs/_build/html
+	$(PIP) install --quiet ".[jax,dask,io,mcmc,fm]" --group docs
+	$(SPHINX)
 
 # redist vs redistpy (separate venv) vs plain pyhf on the same work; writes benchmarks/results.json
 bench: $(VENV)/bin/python
