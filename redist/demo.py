@@ -22,6 +22,8 @@ from typing import Any
 import numpy as np
 
 from .density import JointDensity
+from .infer.mle import FitResult
+from .layout import ParameterKind
 from .modifier import Reweighting
 from .reinterpret import ReinterpretedModel, reinterpret
 from .theory import get_theory
@@ -188,18 +190,18 @@ def run(output: str | Path = "redist-demo", *, plots: bool = True, reference: bo
     return results
 
 
-def _summary(res: Any, rm: ReinterpretedModel) -> dict[str, Any]:
+def _summary(res: FitResult, rm: ReinterpretedModel) -> dict[str, Any]:
     """The theory part of a fit result (the full covariance stays out of results.json)."""
     full = res.to_dict()
-    theory = [n for rw in rm.reweightings.values() for n in rw.parameters]
-    theory += [g.name for rw in rm.reweightings.values() for g in rw.theory.groups if rw.nuisance_groups]
-    idx = [i for i, lab in enumerate(full["labels"]) if lab.split("[")[0] in theory]
+    layout = res.layout
+    theory = layout.names_of(ParameterKind.THEORY, ParameterKind.THEORY_GROUP)
+    idx = np.flatnonzero(layout.mask(theory))
     cov = np.asarray(res.covariance)[np.ix_(idx, idx)]
     keep = ("twice_nll", "converged", "message", "nfcn", "ngrad", "flat_directions", "at_limit", "backend")
     return {
         "values": {k: full["values"][k] for k in theory},
         "errors": {k: full["errors"][k] for k in theory},
-        "covariance_labels": [full["labels"][i] for i in idx],
+        "covariance_labels": [layout.labels[i] for i in idx],
         "covariance": cov.tolist(),
         **{k: full[k] for k in keep if k in full},
     }

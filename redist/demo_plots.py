@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
+from .infer.mle import FitResult
 from .reinterpret import ReinterpretedModel
 
 __all__ = ["write_demo_plots"]
 
 
-def write_demo_plots(rm: ReinterpretedModel, best: Any, out: Path) -> list[str]:
+def write_demo_plots(rm: ReinterpretedModel, best: FitResult, out: Path) -> list[str]:
     """Write ``weights_q2.png`` and ``templates_<channel>.png``; return the file names."""
     import matplotlib
 
@@ -22,7 +22,7 @@ def write_demo_plots(rm: ReinterpretedModel, best: Any, out: Path) -> list[str]:
     written = []
     rw = next(iter(rm.reweightings.values()))
     edges = rw.z_edges[0]
-    phys = rm.physical_values(rm.init_pars(**best.values))
+    phys = rm.physical_values(best.bestfit)
     fig, ax = plt.subplots(figsize=(6, 4))
     points = {
         "best fit": {k: phys[k] for k in ("cVL", "cSL", "cTL")},
@@ -46,8 +46,8 @@ def write_demo_plots(rm: ReinterpretedModel, best: Any, out: Path) -> list[str]:
 
     model = rm.model
     cfg = model.config
-    pre = rm.init_pars()
-    post = rm.init_pars(**best.values)
+    pre = rm.layout.inits
+    post = best.bestfit
     obs = {o["name"]: np.asarray(o["data"]) for o in rm.spec["observations"]}
     by_sample = {
         "pre-fit (SM)": np.asarray(model.main_model.expected_data(pre, return_by_sample=True)),

@@ -32,6 +32,7 @@ from pyhf.tensor.manager import get_backend
 from .density import JointDensity
 from .exceptions import ModelSpecError, TheoryError, UnknownParameter
 from .kernels import DEFAULT_ORDER, BinKernel
+from .layout import ParameterLayout
 from .theory import Theory
 from .weights import bin_weights, check_null_rates
 
@@ -232,12 +233,6 @@ class Reweighting:
         return out
 
     @cached_property
-    def _base_values(self) -> dict[str, float]:
-        vals = self.theory.defaults()
-        vals.update(self.values)
-        return vals
-
-    @cached_property
     def _fast(self) -> tuple[np.ndarray, np.ndarray] | None:
         """(kernel / null rates with zero rows outside the cutoff, 1-outside template), numpy path."""
         k = self.kernel
@@ -246,43 +241,6 @@ class Reweighting:
         full = np.zeros((k.inside.size, k.kernel.shape[1]))
         full[k.inside] = k.kernel / self.null_rates[:, None]
         return full, (~k.inside).astype(float)
-
-    @cached_property
-    def _group_maps(self) -> list[tuple[np.ndarray, np.ndarray]]:
-        return [(np.asarray(g.mean, dtype=float), g.transform) for g in self.theory.groups]
-
-    def bind(self, config: Any) -> Any:
-        """Numpy weights as a function of a full pyhf parameter vector (names resolved once).
-
-        This is the modifier's per-call path on the numpy backend: one dict of
-        plain floats (cheapest for the theory's scalar arithmetic), then :meth:`weights`.
-        """
-        names = tuple(self.parameters)
-        idx = np.array([config.par_slice(n).start for n in names], dtype=int)
-        groups = []
-        if self.nuisance_groups:
-            for g, (mean, transform) in zip(self.theory.groups, self._group_maps):
-                groups.append((g.parameters, mean, transform, config.par_slice(g.name)))
-        base = self._base_values
-
-        def weights(pars: np.ndarray) -> np.ndarray:
-            vals = dict(base)
-            vals.update(zip(names, pars[idx].tolist()))
-            for members, mean, transform, sl in groups:
-                vals.update(zip(members, (mean + transform @ pars[sl]).tolist()))
-            return self.weights(vals, np)
-
-        return weights
-
-    def theory_values(self, get: Any, xp: Any = np) -> dict[str, Any]:
-        """Full theory parameter dict from a getter ``get(pyhf_name) -> tensor``."""
-        vals: dict[str, Any] = dict(self._base_values)
-        for name in self.parameters:
-            vals[name] = get(name)[0]
-        if self.nuisance_groups:
-            for g in self.theory.groups:
-                vals.update(g.physical(get(g.name), xp))
-        return vals
 
     def weights(self, values: Mapping[str, Any], xp: Any = np) -> Any:
         """Kinematic-bin weights (all z bins) at a full theory parameter dict."""
@@ -407,7 +365,8 @@ class redist_combined:
         self._unaffected = [1.0 - data[k]["mask"] for k in self.keys]
         for rw in self.rws:
             _ = rw.null_rates  # precompute kernels now, not in the first call
-        self._bound = [rw.bind(pdfconfig) for rw in self.rws]
+        # the one name -> slot -> theory-value map (built before pyhf sets the POI)
+        self.layout = ParameterLayout.from_pyhf(pdfconfig, {rw.name: rw for rw in self.rws})
         self._precompute()
         pyhf.events.subscribe("tensorlib_changed")(self._precompute)
 
@@ -419,14 +378,11 @@ class redist_combined:
 
     def _factors(self, pars: Any) -> Any:
         xp = self.xp
-        if xp is np:
-            parts = zip(self._bound, self.migration, self.unaffected)
-            return np.stack([m @ w(pars) + u for w, m, u in parts])
-        out = []
-        for rw, mig, unaff in zip(self.rws, self.migration, self.unaffected):
-            vals = rw.theory_values(lambda n: pars[self.config.par_slice(n)], xp)
-            w = rw.weights(vals, xp)
-            out.append(mig @ w + unaff)
+        values = self.layout.theory_values(pars, xp)
+        out = [
+            mig @ rw.weights(values[rw.name], xp) + unaff
+            for rw, mig, unaff in zip(self.rws, self.migration, self.unaffected)
+        ]
         return xp.stack(out)  # (n_mod, n_samples, n_bins)
 
     def apply(self, pars: Any) -> Any:

@@ -13,6 +13,7 @@ workspace that validates against pyhf's schema.
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +23,7 @@ import pyhf
 
 from .density import JointDensity
 from .exceptions import ModelSpecError
+from .layout import ParameterLayout
 from .modifier import MODIFIER_TYPE, Reweighting, modifier_set, modifier_settings
 
 __all__ = ["ReinterpretedModel", "reinterpret"]
@@ -82,6 +84,23 @@ class ReinterpretedModel:
 
     def __post_init__(self) -> None:
         self._models: dict[str, pyhf.pdf.Model] = {}
+        self._layout: ParameterLayout | None = None
+
+    @property
+    def layout(self) -> ParameterLayout:
+        """The parameter layout: names, slots, bounds, inits, kinds and theory bindings.
+
+        Built once from the pyhf model's configuration and the reweightings; every
+        fit, scan, sampler and result of this model uses it.
+        """
+        if self._layout is None:
+            self._layout = ParameterLayout.from_pyhf(self.model.config, self.reweightings)
+        return self._layout
+
+    def with_poi(self, poi: str) -> ReinterpretedModel:
+        """The same likelihood with another parameter of interest (a new model object)."""
+        self.layout.check(poi)
+        return dataclasses.replace(self, poi=poi)
 
     def _base_workspace(self) -> pyhf.Workspace:
         """The workspace without redist modifiers (validated by pyhf's schema)."""
@@ -128,26 +147,13 @@ class ReinterpretedModel:
         """Log L at a full parameter vector (model order)."""
         return self.model.logpdf(pyhf.tensorlib.astensor(pars), self.data)[0]
 
-    def init_pars(self, **values: float) -> np.ndarray:
-        """Suggested initial parameters, with scalar overrides by name."""
-        model = self.model
-        pars = np.array(model.config.suggested_init(), dtype=float)
-        for k, v in values.items():
-            if k not in model.config.par_map:
-                msg = f"model has no parameter {k!r}; parameters: {model.config.par_order}"
-                raise ModelSpecError(msg)
-            pars[model.config.par_slice(k)] = v
-        return pars
+    def init_pars(self, **values: Any) -> np.ndarray:
+        """Suggested initial parameters with overrides by name (``layout.to_vector(values)``)."""
+        return self.layout.to_vector(values)
 
     def physical_values(self, pars: Any) -> dict[str, float]:
         """Theory parameters (form factors in physical units) at a parameter vector."""
-        cfg = self.model.config
-        pars = np.asarray(pars, dtype=float)
-        out: dict[str, float] = {}
-        for rw in self.reweightings.values():
-            vals = rw.theory_values(lambda n: pars[cfg.par_slice(n)], np)
-            out.update({k: float(v) for k, v in vals.items()})
-        return out
+        return self.layout.physical_values(pars)
 
     def factors(self, point: Mapping[str, float] | None = None) -> dict[tuple[str, str], np.ndarray]:
         """Per-fit-bin template factors at a theory point (physical names), per (channel, sample)."""

@@ -59,12 +59,18 @@ class Parameter:
         Range allowed in fits.
     description : str
         One line for humans.
+    linear : bool
+        Whether the parameter enters only through :meth:`Theory.coefficients` (the
+        basis functions do not depend on it), so that bin integrals of the basis are
+        computed once (:mod:`redist.kernels`). A *non-linear* parameter (for instance a
+        mass or a width that moves a resonance) changes the basis itself.
     """
 
     name: str
     default: float = 0.0
     bounds: tuple[float, float] = (-30.0, 30.0)
     description: str = ""
+    linear: bool = True
 
     def __post_init__(self) -> None:
         lo, hi = self.bounds
@@ -119,8 +125,24 @@ class CorrelatedGroup:
             raise TheoryError(msg)
         return vec * np.sqrt(np.clip(lam, 0.0, None))
 
+    @cached_property
+    def _mean(self) -> np.ndarray:
+        return np.asarray(self.mean, dtype=float)
+
     def physical(self, eta: Any, xp: Any = np) -> dict[str, Any]:
-        """Map unit-normal ``eta`` to the physical parameters, by name."""
+        """Map unit-normal ``eta`` to the physical parameters, by name.
+
+        With ``xp`` = numpy the values are plain floats (cheapest for a theory's
+        scalar arithmetic); with ``jax.numpy`` they are traceable array elements.
+
+        Examples
+        --------
+        >>> g = CorrelatedGroup("ff", ("a", "b"), (1.0, 2.0), ((4.0, 0.0), (0.0, 1.0)))
+        >>> sorted(g.physical(np.array([1.0, 0.0])).items())
+        [('a', 1.0), ('b', 3.0)]
+        """
+        if xp is np:
+            return dict(zip(self.parameters, (self._mean + self.transform @ eta).tolist()))
         vals = xp.asarray(self.mean) + xp.asarray(self.transform) @ eta
         return {p: vals[i] for i, p in enumerate(self.parameters)}
 

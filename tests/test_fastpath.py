@@ -141,7 +141,7 @@ def test_compiled_once_and_cached(toy):
 def test_batched_matches_single(toy):
     obj = objective(toy, "jax")
     rng = np.random.default_rng(3)
-    p = obj.space.start() + 0.1 * rng.standard_normal((3, obj.npars))
+    p = obj.layout.inits + 0.1 * rng.standard_normal((3, obj.npars))
     vals, grads = obj.batched_value_and_grad(3)(p, obj.data)
     for k in range(3):
         v, g = obj.value_and_grad(p[k], obj.data)

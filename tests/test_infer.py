@@ -260,8 +260,9 @@ def test_plots_return_artists(toy, best, scan1d):
     fig, axes = plt.subplots(1, 3)
     art = plot_profile(scan1d, ax=axes[0])
     assert art.curve.get_xdata().size == 25 and len(art.levels) == 2
+    lay = best.layout
     s2 = ScanResult(
-        parameters=["a", "b"], grid=[np.linspace(-2, 2, 21), np.linspace(-3, 3, 31)],
+        parameters=["a", "b"], indices=[lay.index("cVL"), lay.index("cTL")], grid=[np.linspace(-2, 2, 21), np.linspace(-3, 3, 31)],
         twice_nll=np.add.outer(np.linspace(-2, 2, 21) ** 2, (np.linspace(-3, 3, 31) / 1.5) ** 2),
         converged=np.ones((21, 31), bool), twice_nll_min=0.0, bestfit=best,
     )

@@ -101,12 +101,8 @@ def plot_contour(
     if filled:
         fill = ax.contourf(x, y, z, levels=[0.0, *levels], cmap=cmap, alpha=0.8)
     lines = ax.contour(x, y, z, levels=levels, colors="k", linewidths=1)
-    m = result.minimum()
-    labels = result.bestfit.labels
-    if all(p in labels for p in result.parameters):  # the unconditional fit, not the grid point
-        m = {p: float(result.bestfit.bestfit[labels.index(p)]) for p in result.parameters}
-    (best,) = ax.plot([m[result.parameters[0]]], [m[result.parameters[1]]], "k+", ms=10,
-                      label="best fit")
+    bx, by = (float(result.bestfit.bestfit[i]) for i in result.indices)  # the unconditional fit
+    (best,) = ax.plot([bx], [by], "k+", ms=10, label="best fit")
     smp = None
     if sm is not None:
         (smp,) = ax.plot([sm[0]], [sm[1]], "r*", ms=12, label="SM")

@@ -18,15 +18,16 @@ import json
 import math
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
 from scipy.stats import chi2
 
 from ..exceptions import ModelSpecError
+from ..typing import ModelLike
 from ._objective import Objective, objective
-from .mle import FitResult, _finite, fit, minimize, resolve_data
+from .mle import FitResult, _finite, fit, minimize, resolve_data, start_and_mask
 
 __all__ = ["ScanResult", "delta_level", "parse_range", "scan"]
 
@@ -77,7 +78,9 @@ class ScanResult:
     Attributes
     ----------
     parameters : list of str
-        Scanned parameter labels (one or two).
+        Display labels of the scanned components (one or two).
+    indices : list of int
+        Their positions in the parameter vector (see ``bestfit.layout``).
     grid : list of numpy.ndarray
         Grid values per scanned parameter.
     twice_nll : numpy.ndarray
@@ -99,6 +102,7 @@ class ScanResult:
     """
 
     parameters: list[str]
+    indices: list[int]
     grid: list[np.ndarray]
     twice_nll: np.ndarray
     converged: np.ndarray
@@ -163,7 +167,7 @@ class ScanResult:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dictionary (non-finite numbers become ``None``)."""
-        d = asdict(self)
+        d = {f.name: getattr(self, f.name) for f in fields(self)}
         d["bestfit"] = self.bestfit.to_dict()
         d["intervals"] = (
             {f"{cl:g}": self.interval(cl) for cl in (0.6827, 0.9545, 0.95)}
@@ -186,6 +190,7 @@ class ScanResult:
 
         return cls(
             parameters=list(d["parameters"]),
+            indices=[int(i) for i in d["indices"]],
             grid=[np.asarray(g, float) for g in d["grid"]],
             twice_nll=arr(d["twice_nll"]),
             converged=np.asarray(d["converged"], bool),
@@ -286,7 +291,7 @@ def _run_chain(
         if curvature is None and obj.backend == "jax":
             # one exact Hessian per chain seeds Migrad at every point of the chain
             curvature = np.diag(obj.hessian(x, data))
-        r = minimize(obj, obj.space, data, x, mask, errors=False, seed_curvature=curvature, **options)
+        r = minimize(obj, data, x, mask, errors=False, seed_curvature=curvature, **options)
         out.append((key, r.twice_nll, r.converged, r.bestfit, r.message, r.nfcn, r.ngrad))
         if r.converged and math.isfinite(r.twice_nll):
             x = r.bestfit.copy()
@@ -315,9 +320,12 @@ def _dask_client(dask: Any) -> tuple[Any, Callable[[], None]]:
     return client, close
 
 
+ScanKey = str | tuple[str, int]
+
+
 def scan(
-    model: Any,
-    pars: Mapping[str, Sequence[float]] | Sequence[str],
+    model: ModelLike,
+    pars: Mapping[ScanKey, Sequence[float]] | Sequence[str],
     *,
     fixed: Mapping[str, Any] | Sequence[str] | None = None,
     fix_groups: bool = False,
@@ -333,11 +341,11 @@ def scan(
 
     Parameters
     ----------
-    model : ReinterpretedModel or pyhf.pdf.Model
+    model : ModelLike
         The likelihood.
     pars : mapping or sequence of str
         ``{"cVL": grid}`` (one or two entries) or ``["cVL:0:20:41", "cTL:0:15:31"]``;
-        vector components are named ``"name[i]"``.
+        a component of a vector parameter is the key ``(name, component)``.
     fixed, fix_groups, init, backend, data, tolerance, retries
         As for :func:`~redist.infer.fit`.
     dask : str, distributed.Client or True, optional
@@ -356,18 +364,17 @@ def scan(
         msg = f"scan one or two parameters, got {list(pars)}"
         raise ModelSpecError(msg)
     obj = objective(model, backend)
-    space = obj.space
+    layout = obj.layout
     d = resolve_data(obj, data)
-    names = list(pars)
-    idx = [space.index(n) for n in names]
-    grids = [np.asarray(pars[n], dtype=float) for n in names]
+    keys = list(pars)
+    idx = [layout.index(k) if isinstance(k, str) else layout.index(*k) for k in keys]
+    grids = [np.asarray(pars[k], dtype=float) for k in keys]
     best = fit(model, fixed=fixed, fix_groups=fix_groups, init=init, backend=obj.backend,
                data=d, errors=False, tolerance=tolerance, retries=max(retries, 1))
-    x0 = space.start(init)
-    mask = space.fixed_mask(x0, fixed, fix_groups=fix_groups)
+    x0, mask = start_and_mask(layout, init, fixed, fix_groups)
     for i in idx:
         if mask[i]:
-            msg = f"scanned parameter {space.labels[i]!r} is fixed (by fixed= or the measurement)"
+            msg = f"scanned parameter {layout.labels[i]!r} is fixed (by fixed= or the measurement)"
             raise ModelSpecError(msg)
         mask[i] = True
     start_vec = np.where(mask, x0, best.bestfit)
@@ -385,7 +392,8 @@ def scan(
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=int(np.prod(shape)), desc="scan " + " x ".join(names), unit="fit")
+        desc = "scan " + " x ".join(layout.labels[i] for i in idx)
+        bar = tqdm(total=int(np.prod(shape)), desc=desc, unit="fit")
     if dask is None or dask is False:
         for ind, pts, keys in jobs:
             r = _run_chain(obj, d, start_vec, mask, ind, pts, keys, options)
@@ -412,8 +420,9 @@ def scan(
         bar.close()
     twice = np.full(shape, np.nan)
     conv = np.zeros(shape, dtype=bool)
-    scalar = [n for n in space.names if space.is_scalar(n)]
-    prof = {n: np.full(shape, np.nan) for n in scalar if space.slices[n].start not in idx}
+    scalar = [e for e in layout.entries if e.scalar]
+    prof = {e.name: np.full(shape, np.nan) for e in scalar if e.start not in idx}
+    where = {e.name: e.start for e in scalar}
     messages = {}
     nfcn = ngrad = 0
     for key, v, ok, xb, message, nf, ng in results:
@@ -422,12 +431,13 @@ def scan(
         nfcn += nf
         ngrad += ng
         for n in prof:
-            prof[n][key] = xb[space.slices[n].start]
+            prof[n][key] = xb[where[n]]
         if not ok:
             messages[",".join(map(str, key))] = message
     tmin = float(min(best.twice_nll, np.nanmin(twice)))
     return ScanResult(
-        parameters=[space.labels[i] for i in idx],
+        parameters=[layout.labels[i] for i in idx],
+        indices=idx,
         grid=grids,
         twice_nll=twice,
         converged=conv,
