@@ -27,6 +27,8 @@ from .layout import ParameterKind
 from .modifier import Reweighting
 from .reinterpret import ReinterpretedModel, reinterpret
 from .theory import get_theory
+from .weights import normalised_rows
+from .workspace import scale_sample
 
 __all__ = ["BELLE2_PRUNE", "SM_CVL", "belle2_data", "belle2_model", "run", "sentinel_split_workspace"]
 
@@ -100,9 +102,10 @@ def sentinel_split_workspace(prune_form_factors: bool = False) -> Any:
     """Published likelihood with the sentinel-column share of the signal not scaled by ``mu``.
 
     Each signal sample whose density has entries in the [-1, 0] column is split
-    into the share that comes from that column (no ``mu``) and the rest (``mu``),
-    with histosys data split proportionally and staterror data by the square
-    root of the share, so that the per-bin staterror constraint is unchanged.
+    into the share that comes from that column (no ``mu``) and the rest (``mu``)
+    with :func:`redist.workspace.scale_sample` (``staterror="quadrature"``: histosys
+    data split proportionally, staterror data by the square root of the share, so
+    that the per-bin staterror constraint is unchanged).
     With only cVL free, the WET reinterpretation equals this plain-pyhf model at
     ``mu = (cVL / cVL_SM)^2``: an independent check of the redist modifier.
 
@@ -120,28 +123,19 @@ def sentinel_split_workspace(prune_form_factors: bool = False) -> Any:
     workspace, densities, _ = belle2_data()
     spec = copy.deepcopy(workspace)
     for ch in spec["channels"]:
-        for s in list(ch["samples"]):
+        for i, s in enumerate(list(ch["samples"])):
             if prune_form_factors:
                 s["modifiers"] = [m for m in s["modifiers"] if not m["name"].startswith("corr_ff_c")]
             key = (ch["name"], s["name"])
             if key not in densities:
                 continue
-            n = densities[key].values()
-            u = n[:, 0] / n.sum(axis=1)
+            u = normalised_rows(densities[key].values())[:, 0]
             if not np.any(u):
                 continue
-            under = copy.deepcopy(s)
-            under["name"] += "_underflow"
-            under["modifiers"] = [m for m in under["modifiers"] if m["name"] != "mu"]
-            for part, share in ((s, 1 - u), (under, u)):
-                part["data"] = (np.asarray(part["data"]) * share).tolist()
-                for m in part["modifiers"]:
-                    if m["type"] == "histosys":
-                        for k in ("lo_data", "hi_data"):
-                            m["data"][k] = (np.asarray(m["data"][k]) * share).tolist()
-                    elif m["type"] == "staterror":
-                        m["data"] = (np.asarray(m["data"]) * np.sqrt(share)).tolist()
-            ch["samples"].append(under)
+            under = {**s, "name": s["name"] + "_underflow",
+                     "modifiers": [m for m in s["modifiers"] if m["name"] != "mu"]}  # fmt: skip
+            ch["samples"][i] = scale_sample(s, 1 - u, staterror="quadrature")
+            ch["samples"].append(scale_sample(under, u, staterror="quadrature"))
     return pyhf.Workspace(spec)
 
 

@@ -35,7 +35,9 @@ from typing import Any
 
 import numpy as np
 
-from .fill import FillError, event_weights, fill
+from .exceptions import FillError
+from .fill import fill
+from .weights import Reweighting, event_weights
 
 __all__ = ["BinningReport", "binning_error", "compare_binnings"]
 
@@ -121,7 +123,7 @@ def _points(points: Mapping[str, float] | Sequence[Mapping[str, float]] | None) 
 
 
 def binning_error(
-    reweighting: Any,
+    reweighting: Reweighting,
     x: Any,
     z: Any,
     points: Mapping[str, float] | Sequence[Mapping[str, float]] | None = None,
@@ -174,12 +176,12 @@ def binning_error(
     for k, p in enumerate(pts):
         r = event_weights(rw, zz[sel], p)
         exact[k] = np.bincount(xi[sel], weights=w_ev[sel] * r, minlength=n_x)
-        binned[k] = n @ rw.weights_at(p)
+        binned[k] = n @ rw.weights_at(p)  # reweighted yields: sum_z n(x, z) w_z
     return BinningReport(z_edges=edges, points=pts, nominal=nominal, exact=exact, binned=binned)
 
 
 def compare_binnings(
-    reweighting: Any,
+    reweighting: Reweighting,
     x: Any,
     z: Any,
     candidates: Mapping[str, Sequence[Any]],
