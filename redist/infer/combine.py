@@ -100,13 +100,14 @@ def combine(models: Sequence[ReinterpretedModel], *, poi: str | None = None) -> 
                     )
                     raise ModelSpecError(msg)
             groups.setdefault(gname, (k, g))
+    poi = poi or models[0].poi
+    spec = merge_specs(specs, [rm.measurement for rm in models], name="combined", poi=poi)
+    for rm in models:
         for key, dens in rm.densities.items():
             if key in densities and densities[key] is not dens:
                 msg = f"density key {key!r} appears in two models"
                 raise ModelSpecError(msg)
             densities[key] = dens
-    poi = poi or models[0].poi
-    spec = merge_specs(specs, [rm.measurement for rm in models], name="combined", poi=poi)
     rm = ReinterpretedModel(
         spec=spec,
         reweightings=reweightings,
