@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import json
+import warnings
 from collections.abc import Sequence
 from importlib.resources import files
 from pathlib import Path
@@ -30,9 +31,28 @@ from .theory import get_theory
 from .weights import normalised_rows
 from .workspace import scale_sample
 
-__all__ = ["BELLE2_PRUNE", "SM_CVL", "belle2_data", "belle2_model", "run", "sentinel_split_workspace"]
+__all__ = ["BELLE2_PRUNE", "belle2_data", "belle2_model", "run", "sentinel_split_workspace"]
 
-SM_CVL = 6.613114906357177
+
+def __dir__() -> list[str]:
+    return list(__all__)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "SM_CVL":  # deprecated: the SM point belongs to the WET theory
+        warnings.warn(
+            "redist.demo.SM_CVL is deprecated; use "
+            "redist.get_theory('wet').reference_point()['cVL']",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return get_theory("wet").reference_point()["cVL"]
+    msg = f"module {__name__!r} has no attribute {name!r}"
+    raise AttributeError(msg)
+
+
+#: the Wilson coefficients of the demo fit
+BELLE2_PARAMETERS = ("cVL", "cSL", "cTL")
 #: modifiers of the published likelihood replaced by the theory reweighting
 BELLE2_PRUNE = ("mu", "corr_ff_c1", "corr_ff_c2", "corr_ff_c3")
 #: kinematic range that is reweighted; the [-1, 0] sentinel column keeps weight 1
@@ -56,7 +76,7 @@ def belle2_data() -> tuple[dict[str, Any], dict[tuple[str, str], JointDensity], 
 
 
 def belle2_model(
-    parameters: Sequence[str] = ("cVL", "cSL", "cTL"),
+    parameters: Sequence[str] = BELLE2_PARAMETERS,
     *,
     form_factors: str = "GKvD2018",
     bounds: tuple[float, float] = (0.0, 20.0),
@@ -90,8 +110,7 @@ def belle2_model(
         null=None if form_factors == "GKvD2018" else null,
         z_edges=[edges],
         parameters=tuple(parameters),
-        bounds={p: bounds for p in parameters},
-        inits={p: (min(max(SM_CVL, bounds[0]), bounds[1]) if p == "cVL" else 0.0) for p in parameters},
+        bounds={p: bounds for p in parameters},  # inits: the SM (theory defaults, clipped to bounds)
         nuisance_groups=nuisance_groups,
         cutoff=list(BELLE2_CUTOFF),
     )
@@ -154,37 +173,40 @@ def run(output: str | Path = "redist-demo", *, plots: bool = True, reference: bo
     Returns
     -------
     dict
-        The content of ``results.json``.
+        The content of ``results.json`` (plus ``"figures"``); nothing is printed
+        (``redist demo`` prints the table).
     """
     from .infer import fit
 
     out = Path(output)
     out.mkdir(parents=True, exist_ok=True)
     rm = belle2_model()
+    reference_point = rm.reweightings["wet"].theory.reference_point()
+    sm_point = {p: reference_point[p] for p in BELLE2_PARAMETERS}
     best = fit(rm, init={"cVL": 12.0, "cSL": 1.0, "cTL": 6.0})
-    sm = fit(rm, fixed={"cVL": SM_CVL, "cSL": 0.0, "cTL": 0.0})
+    sm = fit(rm, fixed=sm_point)
     results: dict[str, Any] = {
         "model": "Belle II B+->K+nunu (PRD 109, 112006), WET, BSZ2015 GKvD2018",
-        "conventions": "EOS: full Wilson coefficients, SM cVL = 6.613114906357177, alpha_e = 1/133",
-        "best_fit": _summary(best, rm),
-        "sm_fit": _summary(sm, rm),
+        "conventions": f"EOS: full Wilson coefficients, SM cVL = {sm_point['cVL']!r}, alpha_e = 1/133",
+        "sm_point": sm_point,
+        "best_fit": _summary(best),
+        "sm_fit": _summary(sm),
         "minus_two_delta_lnL_vs_SM": sm.twice_nll - best.twice_nll,
     }
     if reference:
         only = belle2_model(parameters=("cVL",), nuisance_groups=False)
         cvl = fit(only, init={"cVL": 12.0})
-        results["cVL_only_fit"] = _summary(cvl, only)
-        results["cVL_only_mu_equivalent"] = (cvl.values["cVL"] / SM_CVL) ** 2
+        results["cVL_only_fit"] = _summary(cvl)
+        results["cVL_only_mu_equivalent"] = (cvl.values["cVL"] / sm_point["cVL"]) ** 2
     (out / "results.json").write_text(json.dumps(results, indent=1, allow_nan=False), encoding="utf-8")
     if plots:
         from .demo_plots import write_demo_plots
 
         results["figures"] = write_demo_plots(rm, best, out)
-    _print_table(results)
     return results
 
 
-def _summary(res: FitResult, rm: ReinterpretedModel) -> dict[str, Any]:
+def _summary(res: FitResult) -> dict[str, Any]:
     """The theory part of a fit result (the full covariance stays out of results.json)."""
     full = res.to_dict()
     layout = res.layout
@@ -199,21 +221,3 @@ def _summary(res: FitResult, rm: ReinterpretedModel) -> dict[str, Any]:
         "covariance": cov.tolist(),
         **{k: full[k] for k in keep if k in full},
     }
-
-
-def _print_table(results: dict[str, Any]) -> None:
-    best = results["best_fit"]
-    print("Belle II B+ -> K+ nu nu, reinterpreted in WET (EOS conventions, SM cVL = 6.613)")
-    print(f"{'parameter':<12}{'best fit':>12}{'error':>10}")
-    for p in ("cVL", "cSL", "cTL"):
-        note = "   at its bound, flat direction (see results.json)" if p in best.get("at_limit", []) else ""
-        err = "" if note else f"{best['errors'][p]:>10.3f}"
-        print(f"{p:<12}{best['values'][p]:>12.3f}{err}{note}")
-    print(f"-2 ln L (best fit)        = {best['twice_nll']:.4f}  (converged: {best['converged']})")
-    print(f"-2 Delta ln L (SM - best) = {results['minus_two_delta_lnL_vs_SM']:.3f}")
-    if "cVL_only_mu_equivalent" in results:
-        print(
-            "cVL-only fit, form factors fixed: (cVL/cVL_SM)^2 = "
-            f"{results['cVL_only_mu_equivalent']:.3f}  (published mu_hat = 4.6 +- 1.3; "
-            "see docs/belle2.md for the residual)"
-        )

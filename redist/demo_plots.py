@@ -28,7 +28,7 @@ def write_demo_plots(rm: ReinterpretedModel, best: FitResult, out: Path) -> list
         "best fit": {k: phys[k] for k in ("cVL", "cSL", "cTL")},
         "cSL = 10": {"cSL": 10.0},
         "cTL = 8": {"cTL": 8.0},
-        "cVL = 2 x SM": {"cVL": 2 * 6.613114906357177},
+        "cVL = 2 x SM": {"cVL": 2 * rw.theory.reference_point()["cVL"]},
     }
     for label, point in points.items():
         w = rw.weights_at(point)

@@ -7,6 +7,8 @@ import json
 import pytest
 from click.testing import CliRunner
 
+from redist.theory import get_theory
+
 pytest.importorskip("jax")
 
 
@@ -17,7 +19,10 @@ def test_demo_writes_results_and_figures(tmp_path):
     result = CliRunner().invoke(main, ["demo", "--output", str(out)])
     assert result.exit_code == 0, result.output
     assert "cVL" in result.output
+    assert "SM cVL = 6.613)" in result.output  # the table is printed by the CLI from the results
     res = json.loads((out / "results.json").read_text())
+    assert res["sm_point"] == {k: v for k, v in get_theory("wet").reference_point().items()
+                               if k in ("cVL", "cSL", "cTL")}  # fmt: skip
     best = res["best_fit"]
     assert best["converged"]
     # arXiv:2507.12393 (same likelihood, Bayesian): mode (|cVL+cVR|, |cSL+cSR|, |cTL|) = (11.3, 0.0, 8.2);

@@ -10,13 +10,15 @@ import pytest
 from scipy.integrate import quad
 
 import redist
-from redist.demo import BELLE2_CUTOFF, SM_CVL, belle2_data, belle2_model
+from redist.demo import BELLE2_CUTOFF, belle2_data, belle2_model
 from redist.exceptions import ModelSpecError, UnknownParameter, ZeroNullRate
 from redist.modifier import Reweighting
 from redist.theory import Kinematic, Parameter
 
 jax = pytest.importorskip("jax")
 jax.config.update("jax_enable_x64", True)
+
+SM_CVL = redist.get_theory("wet").reference_point()["cVL"]
 
 
 @pytest.fixture(scope="module")

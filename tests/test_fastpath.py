@@ -18,7 +18,7 @@ jax = pytest.importorskip("jax")
 from redist.infer import JaxUnavailableWarning, fit, objective  # noqa: E402
 from redist.infer import _objective as objective_module  # noqa: E402
 
-SM_CVL = 6.613114906357177
+SM_CVL = get_theory("wet").reference_point()["cVL"]
 
 
 def toy_model():

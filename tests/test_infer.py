@@ -32,7 +32,7 @@ from redist.infer import (
 )
 from redist.infer.bayes import hpd_interval
 
-SM_CVL = 6.613114906357177
+SM_CVL = get_theory("wet").reference_point()["cVL"]
 
 
 def toy_model(suffix="", bounds=(0.0, 20.0)):

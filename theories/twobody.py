@@ -50,6 +50,7 @@ class TwoBodyInvisible(Theory):
     name: ClassVar[str] = "two-body"
     version: ClassVar[str] = "1.0"
     has_basis: ClassVar[bool] = True
+    processes: ClassVar[tuple[str, ...]] = ("B+->K+X",)
 
     def __init__(self, m_X: float = 1.0, width: float = 1e-4, include_sm: bool = True) -> None:
         self._sm = WET("B+->K+nunu")

@@ -31,14 +31,25 @@ from typing import Any, ClassVar
 import numpy as np
 
 from redist.exceptions import TheoryError
-from redist.theory import CorrelatedGroup, Kinematic, Parameter, Theory
+from redist.theory import CorrelatedGroup, Kinematic, Parameter, Setting, Theory
 
 from .inputs import FORM_FACTOR_SETS, eos_inputs, sm
 
-__all__ = ["BSZ2015", "PROCESSES", "SM_CVL", "WET"]
+__all__ = ["BSZ2015", "PROCESSES", "SM_CVL", "WET", "assign_complex"]
 
 SM_CVL = 6.613114906357177
 WILSON = ("cVL", "cVR", "cSL", "cSR", "cTL")
+
+
+def assign_complex(theory: Theory, name: str, value: complex) -> dict[str, float]:
+    """The WET convention for complex coefficients: ``cX`` holds the real, ``cX_im`` the imaginary part.
+
+    Used by :meth:`WET.assign` and by the adapters that share WET's parameter names.
+    """
+    if f"{name}_im" in theory.parameter_names:
+        v = complex(value)
+        return {name: v.real, f"{name}_im": v.imag}
+    return Theory.assign(theory, name, value)
 
 
 @dataclass(frozen=True)
@@ -145,7 +156,7 @@ class WET(Theory):
     >>> th = WET("B+->K+nunu")
     >>> f"{th.branching_ratio():.4e}"
     '4.5974e-06'
-    >>> f"{th.branching_ratio({'cVL': 6.613114906357177 + 3}):.3e}"
+    >>> f"{th.branching_ratio({'cVL': SM_CVL + 3}):.3e}"
     '9.715e-06'
     """
 
@@ -218,6 +229,29 @@ class WET(Theory):
         """Settings that rebuild this theory."""
         ff = "GKvD2018" if self.form_factors == "GKvD2018-Kstar" else self.form_factors
         return {"process": self.process, "form_factors": ff}
+
+    @classmethod
+    def settings_schema(cls) -> tuple[Setting, ...]:
+        """``process`` (one of :data:`PROCESSES`) and ``form_factors``."""
+        return (
+            Setting("process", "str", "B+->K+nunu", tuple(PROCESSES), "b -> s nu nu process", process=True),
+            Setting("form_factors", "str", "GKvD2018", ("GKvD2018", "HPQCD2022"),
+                    "BSZ2015 form-factor fit (HPQCD2022: B -> K only)"),
+        )  # fmt: skip
+
+    def reference_point(self) -> dict[str, float]:
+        """The SM: ``cVL`` = :data:`SM_CVL`, every other coefficient 0, central form factors."""
+        return self.defaults()
+
+    def assign(self, name: str, value: complex) -> dict[str, float]:
+        """``cX = a + bj`` sets the real parameters ``cX = a`` and ``cX_im = b``.
+
+        Examples
+        --------
+        >>> WET().assign("cSL", 1.5 + 0.5j)
+        {'cSL': 1.5, 'cSL_im': 0.5}
+        """
+        return assign_complex(self, name, value)
 
     # -- structure -------------------------------------------------------------
     def _build_terms(self) -> list[tuple[str, str, Any]]:
