@@ -61,7 +61,7 @@ BELLE2_CUTOFF = ((0.0, 22.885),)
 
 def belle2_data() -> tuple[dict[str, Any], dict[tuple[str, str], JointDensity], list[float]]:
     """The shipped published workspace, joint number densities and q² bin edges."""
-    root = files("redist").joinpath("data", "belle2")
+    root = files("redist").joinpath("data").joinpath("belle2")
     binning = json.loads(root.joinpath("binning.json").read_text(encoding="utf-8"))
     workspace = json.loads(root.joinpath("combined_likelihood.json").read_text(encoding="utf-8"))
     edges = [float(e) for e in binning["kinematic_bin_edges"]]

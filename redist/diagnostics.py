@@ -80,7 +80,7 @@ class BinningReport:
     @property
     def max_per_fit_bin(self) -> np.ndarray:
         """Largest ``|relative deviation|`` over the points, per fit bin."""
-        return np.max(np.abs(self.rel_deviation), axis=0)
+        return np.asarray(np.max(np.abs(self.rel_deviation), axis=0), dtype=float)
 
     @property
     def max_rel_deviation(self) -> float:

@@ -48,6 +48,7 @@ import enum
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -195,7 +196,7 @@ class TheoryBinding:
     def __post_init__(self) -> None:
         object.__setattr__(self, "_index_array", np.asarray(self.indices, dtype=int))
 
-    def values(self, vector: Any, xp: Any = np) -> dict[str, Any]:
+    def values(self, vector: Any, xp: ModuleType = np) -> dict[str, Any]:
         """Every parameter of the theory at a parameter vector (traceable with ``jax.numpy``)."""
         vals: dict[str, Any] = dict(self.base)
         if xp is np:
@@ -661,7 +662,7 @@ class ParameterLayout:
                 mask[e.slice] = True
         return vec, mask
 
-    def theory_values(self, vector: Any, xp: Any = np) -> dict[str, dict[str, Any]]:
+    def theory_values(self, vector: Any, xp: ModuleType = np) -> dict[str, dict[str, Any]]:
         """Physical theory values at a parameter vector, per reweighting.
 
         Every declared parameter of each reweighting's theory B is set: exposed ones

@@ -127,7 +127,7 @@ class redist_builder:
             raise ModelSpecError(msg)
         data = thismod.get("data")
         dkey = data.get("density") if isinstance(data, dict) else None
-        if dkey not in self.densities:
+        if not isinstance(dkey, str) or dkey not in self.densities:
             msg = f"{where}: unknown density {dkey!r} (have {list(self.densities)})"
             raise ModelSpecError(msg)
         rw = self.reweightings[name]

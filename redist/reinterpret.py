@@ -136,7 +136,7 @@ class ReinterpretedModel:
 
     def factors(self, point: Mapping[str, float] | None = None) -> dict[tuple[str, str], np.ndarray]:
         """Per-fit-bin template factors at a theory point (physical names), per (channel, sample)."""
-        out = {}
+        out: dict[tuple[str, str], np.ndarray] = {}
         for ch in self.spec["channels"]:
             for s in ch["samples"]:
                 for m in s["modifiers"]:

@@ -28,6 +28,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from importlib.metadata import entry_points
+from types import ModuleType
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
@@ -134,13 +135,13 @@ class CorrelatedGroup:
         if lam.min() < -1e-12 * max(lam.max(), 0.0):
             msg = f"group {self.name!r}: covariance is not positive semi-definite"
             raise TheoryError(msg)
-        return vec * np.sqrt(np.clip(lam, 0.0, None))
+        return np.asarray(vec * np.sqrt(np.clip(lam, 0.0, None)), dtype=float)
 
     @cached_property
     def _mean(self) -> np.ndarray:
         return np.asarray(self.mean, dtype=float)
 
-    def physical(self, eta: Any, xp: Any = np) -> dict[str, Any]:
+    def physical(self, eta: Any, xp: ModuleType = np) -> dict[str, Any]:
         """Map unit-normal ``eta`` to the physical parameters, by name.
 
         With ``xp`` = numpy the values are plain floats (cheapest for a theory's
@@ -160,7 +161,7 @@ class CorrelatedGroup:
     def to_eta(self, physical: Mapping[str, float]) -> np.ndarray:
         """Inverse map (least squares for singular covariances)."""
         x = np.array([physical[p] for p in self.parameters]) - np.asarray(self.mean)
-        return np.linalg.lstsq(self.transform, x, rcond=None)[0]
+        return np.asarray(np.linalg.lstsq(self.transform, x, rcond=None)[0], dtype=float)
 
 
 @dataclass(frozen=True)
@@ -276,8 +277,9 @@ def _schema_from_signature(factory: Callable[..., Any]) -> tuple[Setting, ...]:
     except (TypeError, ValueError):  # builtins and some C callables have no signature
         return ()
     try:
-        hints = typing.get_type_hints(factory.__init__ if isinstance(factory, type) else factory)
-    except Exception:  # unresolvable annotations: fall back to the defaults' types
+        target = factory.__init__ if isinstance(factory, type) else factory  # type: ignore[misc]
+        hints = typing.get_type_hints(target)
+    except (NameError, TypeError):  # unresolvable annotations: fall back to the defaults' types
         hints = {}
     out = []
     for p in sig.parameters.values():
@@ -551,7 +553,7 @@ class Theory(ABC):
         return out
 
     @abstractmethod
-    def _rate(self, z: np.ndarray, values: Mapping[str, Any], xp: Any) -> Any:
+    def _rate(self, z: np.ndarray, values: Mapping[str, Any], xp: ModuleType) -> Any:
         """Rate at points ``z`` (shape (n, d), inside the physical range)."""
 
     # Optional linear structure: rate(z) = basis(z) @ coefficients(values)
@@ -562,7 +564,7 @@ class Theory(ABC):
         msg = f"theory {self.name!r} declares no basis structure"
         raise NotImplementedError(msg)
 
-    def coefficients(self, values: Mapping[str, Any], xp: Any = np) -> Any:
+    def coefficients(self, values: Mapping[str, Any], xp: ModuleType = np) -> Any:
         """Coefficients (M,) of the basis functions; must be traceable with ``xp``."""
         msg = f"theory {self.name!r} declares no basis structure"
         raise NotImplementedError(msg)

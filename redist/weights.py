@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -58,7 +59,7 @@ def check_null_rates(null_rates: np.ndarray, lo: np.ndarray, hi: np.ndarray, *, 
         raise ZeroNullRate(msg)
 
 
-def bin_weights(alt_rates: Any, null_rates: Any, inside: np.ndarray, xp: Any = np) -> Any:
+def bin_weights(alt_rates: Any, null_rates: Any, inside: np.ndarray, xp: ModuleType = np) -> Any:
     """Kinematic-bin weights: ratio inside the cutoff, 1 outside.
 
     Parameters
@@ -97,10 +98,11 @@ def normalised_rows(density: np.ndarray) -> np.ndarray:
     [[0.25, 0.75], [0.5, 0.5]]
     """
     n = np.asarray(density, dtype=float)
-    return n / n.sum(axis=1, keepdims=True)
+    out: np.ndarray = n / n.sum(axis=1, keepdims=True)
+    return out
 
 
-def fit_bin_factors(density: np.ndarray, weights: Any, xp: Any = np) -> Any:
+def fit_bin_factors(density: np.ndarray, weights: Any, xp: ModuleType = np) -> Any:
     """``sum_z n(x, z) w_z / sum_z n(x, z)`` for every fit bin x.
 
     Parameters
@@ -275,7 +277,7 @@ class Reweighting:
         full[k.inside] = k.kernel / self.null_rates[:, None]
         return full, (~k.inside).astype(float)
 
-    def weights(self, values: Mapping[str, Any], xp: Any = np) -> Any:
+    def weights(self, values: Mapping[str, Any], xp: ModuleType = np) -> Any:
         """Kinematic-bin weights w_z (all z bins) at a full theory parameter dict.
 
         ``values`` holds every theory-B parameter (see
@@ -359,8 +361,8 @@ def event_weights(
         msg = f"event {k} has non-finite kinematics {pts[k].tolist()}"
         raise FillError(msg)
     inside = np.ones(len(pts), dtype=bool)
-    for i, k in enumerate(theory.kinematics):
-        inside &= (pts[:, i] >= k.low) & (pts[:, i] <= k.high)
+    for i, kin in enumerate(theory.kinematics):
+        inside &= (pts[:, i] >= kin.low) & (pts[:, i] <= kin.high)
     if reweighting.cutoff is not None:
         for i, (lo, hi) in enumerate(reweighting.cutoff):
             inside &= (pts[:, i] >= lo) & (pts[:, i] <= hi)

@@ -90,7 +90,7 @@ class EOSTheory(PointwiseTheory):
         If the process is unknown or EOS rejects the set-up.
     """
 
-    name: ClassVar[str] = "eos"  # type: ignore[misc]
+    name: ClassVar[str] = "eos"
     version: ClassVar[str] = "1.0"
     #: an alternative implementation of the WET processes: ``--theory auto`` picks ``wet``
     auto_select: ClassVar[bool] = False

@@ -76,7 +76,7 @@ class FlavioTheory(PointwiseTheory):
         If the process is unknown.
     """
 
-    name: ClassVar[str] = "flavio"  # type: ignore[misc]
+    name: ClassVar[str] = "flavio"
     version: ClassVar[str] = "1.0"
     #: an alternative implementation of the WET processes: ``--theory auto`` picks ``wet``
     auto_select: ClassVar[bool] = False

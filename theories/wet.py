@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any, ClassVar
 
 import numpy as np
@@ -104,7 +105,7 @@ class BSZ2015:
 
     def x(self, q2: np.ndarray) -> np.ndarray:
         """Expansion variable z(q²) - z(0)."""
-        return self.z(q2) - self.z(np.zeros(1))[0]
+        return np.asarray(self.z(q2) - self.z(np.zeros(1))[0], dtype=float)
 
     def pole(self, name: str, q2: np.ndarray) -> np.ndarray:
         """Pole factor 1/(1 - q²/m_R²)."""
@@ -133,7 +134,7 @@ class BSZ2015:
         """Form factor ``name`` at ``q2``."""
         a = self.alphas(name, values)
         x = self.x(q2)
-        return self.pole(name, q2) * (a[0] + a[1] * x + a[2] * x**2)
+        return np.asarray(self.pole(name, q2) * (a[0] + a[1] * x + a[2] * x**2), dtype=float)
 
 
 def _kallen(a: Any, b: Any, c: Any) -> Any:
@@ -286,7 +287,7 @@ class WET(Theory):
         q2 = np.asarray(z, dtype=float).reshape(-1)
         norm, lam = self._norm(q2)
         x = self.ff.x(q2)
-        cols = []
+        cols: list[np.ndarray] = []
         for _, ffname, g in self._terms:
             common = norm * g(q2, lam) * self.ff.pole(ffname, q2) ** 2
             cols.extend(common * x**p for p in range(5))
@@ -314,7 +315,7 @@ class WET(Theory):
                 out.append((self.ff.key(ffname, k), 1.0))
         return out
 
-    def coefficients(self, values: Mapping[str, Any], xp: Any = np) -> Any:
+    def coefficients(self, values: Mapping[str, Any], xp: ModuleType = np) -> Any:
         """Coefficients of :meth:`basis` (traceable with ``xp`` = numpy or jax.numpy).
 
         Term by term: ``|C_a +- C_b|^2`` times the coefficients of ``x^p`` in
@@ -334,7 +335,7 @@ class WET(Theory):
             return np.array(out, dtype=float)
         return xp.stack([xp.asarray(o) for o in out])
 
-    def _rate(self, z: np.ndarray, values: Mapping[str, Any], xp: Any) -> Any:
+    def _rate(self, z: np.ndarray, values: Mapping[str, Any], xp: ModuleType) -> Any:
         return self.basis(z) @ self.coefficients(values, xp)
 
     # -- direct formulas (independent of the basis expansion; used in tests) ---------
@@ -365,7 +366,7 @@ class WET(Theory):
                 )
                 * abs(C["cTL"]) ** 2
             )
-        return norm * br
+        return np.asarray(norm * br, dtype=float)
 
     def branching_ratio(
         self,

@@ -267,8 +267,9 @@ class Objective:
         p = np.asarray(pars, dtype=float)
         d = np.asarray(data, dtype=float)
         if self.backend == "jax":
-            h = np.asarray(self._compile_hessian()(p, d))
-            return 0.5 * (h + h.T)
+            h = np.asarray(self._compile_hessian()(p, d), dtype=float)
+            sym: np.ndarray = 0.5 * (h + h.T)
+            return sym
         return self._fd_hessian(p, d)
 
     def _fd_hessian(self, p: np.ndarray, d: np.ndarray) -> np.ndarray:

@@ -38,7 +38,8 @@ from ..exceptions import ModelSpecError
 from ..layout import ParameterKind
 from ..typing import ModelLike
 from ._objective import Objective, objective
-from .mle import FitResult, _finite, fit, resolve_data, start_and_mask
+from ._tasks import ObjectiveHandle, dask_client, json_dict
+from .mle import FitResult, fit, resolve_data, start_and_mask
 
 __all__ = [
     "FormFactorNormal",
@@ -210,7 +211,7 @@ class PosteriorResult:
         if with_samples:
             d["samples"] = self.samples
             d["log_posterior"] = self.log_posterior
-        return _finite(d)
+        return json_dict(d)
 
     def to_json(self, **kwargs: Any) -> str:
         """JSON string of :meth:`to_dict` (without samples)."""
@@ -318,9 +319,7 @@ def _run_group(
     thin: int,
     seeds: Sequence[np.random.SeedSequence],
 ) -> tuple[np.ndarray, np.ndarray, list[float]]:
-    from .scan import _Handle
-
-    obj = handle.resolve() if isinstance(handle, _Handle) else handle
+    obj = handle.resolve() if isinstance(handle, ObjectiveHandle) else handle
     logp = _LogPosterior(obj, data, base, free, priors, bounds)
     return _mh_chains(logp, x0, cov, n_steps, n_burn, thin, seeds)
 
@@ -456,10 +455,8 @@ def sample(
         if dask is None or dask is False:
             parts = [_run_group(obj, *args, g) for g in groups]
         else:
-            from .scan import _dask_client, _Handle
-
-            client, close = _dask_client(dask)
-            handle = _Handle(model, obj)
+            client, close = dask_client(dask)
+            handle = ObjectiveHandle(model, obj)
             try:
                 futs = [client.submit(_run_group, handle, *args, g, pure=False) for g in groups]
                 parts = client.gather(futs)

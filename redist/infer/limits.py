@@ -17,12 +17,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pyhf
 
 from ..exceptions import ModelSpecError
 from ..typing import ModelLike
 from ._objective import layout_of, pyhf_backend, resolve_backend
-from .mle import _finite, start_and_mask
+from ._tasks import json_dict
+from .mle import start_and_mask
 
 __all__ = ["LimitResult", "upper_limit"]
 
@@ -59,7 +61,7 @@ class LimitResult:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dictionary."""
-        return _finite(dataclasses.asdict(self))
+        return json_dict(dataclasses.asdict(self))
 
     def to_json(self, **kwargs: Any) -> str:
         """JSON string of :meth:`to_dict`."""
@@ -76,7 +78,7 @@ def upper_limit(
     model: ModelLike,
     par: str,
     *,
-    scan: Sequence[float] | None = None,
+    scan: npt.ArrayLike | None = None,
     cl: float = 0.95,
     fixed: Mapping[str, Any] | Sequence[str] | None = None,
     fix_groups: bool = False,

@@ -33,25 +33,9 @@ from ..layout import ParameterKind, ParameterLayout
 from ..typing import ModelLike
 from ._linalg import eigh
 from ._objective import Objective, objective
+from ._tasks import json_dict
 
 __all__ = ["FitResult", "fit"]
-
-
-def _finite(x: Any) -> Any:
-    """JSON-safe copy: non-finite floats become None, arrays become lists."""
-    if isinstance(x, np.ndarray):
-        return _finite(x.tolist())
-    if isinstance(x, dict):
-        return {k: _finite(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_finite(v) for v in x]
-    if isinstance(x, (float, np.floating)):
-        return float(x) if math.isfinite(x) else None
-    if isinstance(x, np.integer):
-        return int(x)
-    if isinstance(x, np.bool_):
-        return bool(x)
-    return x
 
 
 @dataclass(frozen=True)
@@ -132,7 +116,7 @@ class FitResult:
         d = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "layout"}
         d = {"layout": self.layout.to_dict(), "parameter_names": self.parameter_names,
              "labels": self.labels, **d}  # fmt: skip
-        return _finite(d)
+        return json_dict(d)
 
     def to_json(self, **kwargs: Any) -> str:
         """JSON string of :meth:`to_dict` (keyword arguments go to :func:`json.dumps`)."""
@@ -171,7 +155,7 @@ class _Problem:
         self.ngrad = 0
 
     def full(self, xf: np.ndarray) -> np.ndarray:
-        p = self.base.copy()
+        p: np.ndarray = self.base.copy()
         p[self.free] = xf
         return p
 
@@ -225,7 +209,8 @@ def _minuit(
 def _interior(x: np.ndarray, bounds: np.ndarray, rtol: float = 1e-7) -> np.ndarray:
     span = np.where(np.isfinite(bounds[:, 1] - bounds[:, 0]), bounds[:, 1] - bounds[:, 0], 1.0)
     eps = rtol * np.maximum(span, 1.0)
-    return (x - bounds[:, 0] > eps) & (bounds[:, 1] - x > eps)
+    inside: np.ndarray = (x - bounds[:, 0] > eps) & (bounds[:, 1] - x > eps)
+    return inside
 
 
 def _stuck(xf: np.ndarray, g: np.ndarray, bounds: np.ndarray, gtol: float = 1e-3) -> list[int]:
@@ -311,7 +296,7 @@ def _flat_report(
         hi = h[np.ix_(inside, inside)]
         lam, vec = eigh(hi)
         scale = max(float(np.abs(lam).max()), 1e-300)
-        names = [labels[i] for i in np.flatnonzero(inside)]
+        names = [labels[int(i)] for i in np.flatnonzero(inside)]
         for k in np.flatnonzero(lam <= 1e-9 * scale):
             w = vec[:, k]
             top = np.argsort(-np.abs(w))[:4]

@@ -7,13 +7,25 @@ dataclass of the artists it created. matplotlib is imported on first use.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 
+from ..typing import ModelLike
 from .scan import ScanResult, delta_level
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.container import ErrorbarContainer
+    from matplotlib.contour import QuadContourSet
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Polygon, Rectangle, StepPatch
+
+    from .bayes import PosteriorResult
 
 __all__ = [
     "ContourArtists",
@@ -28,7 +40,7 @@ __all__ = [
 ]
 
 
-def _axes(ax: Any) -> Any:
+def _axes(ax: Axes | None) -> Axes:
     if ax is None:
         import matplotlib.pyplot as plt
 
@@ -40,15 +52,15 @@ def _axes(ax: Any) -> Any:
 class ProfileArtists:
     """Artists of :func:`plot_profile`."""
 
-    curve: Any
-    levels: list[Any] = field(default_factory=list)
-    failed: Any = None
+    curve: Line2D
+    levels: list[Line2D] = field(default_factory=list)
+    failed: Line2D | None = None
 
 
 def plot_profile(
     result: ScanResult,
     *,
-    ax: Any = None,
+    ax: Axes | None = None,
     cls: Sequence[float] = (0.6827, 0.95),
     label: str | None = None,
     color: str | None = None,
@@ -76,16 +88,16 @@ def plot_profile(
 class ContourArtists:
     """Artists of :func:`plot_contour`."""
 
-    filled: Any
-    lines: Any
-    bestfit: Any
-    sm: Any = None
+    filled: QuadContourSet | None
+    lines: QuadContourSet
+    bestfit: Line2D
+    sm: Line2D | None = None
 
 
 def plot_contour(
     result: ScanResult,
     *,
-    ax: Any = None,
+    ax: Axes | None = None,
     cls: Sequence[float] = (0.6827, 0.95),
     dof: int = 2,
     sm: Sequence[float] | None = None,
@@ -115,16 +127,16 @@ def plot_contour(
 class PosteriorArtists:
     """Artists of :func:`plot_posterior`."""
 
-    hist: Any
-    hpd: Any = None
-    mode: Any = None
+    hist: tuple[Any, ...]
+    hpd: Polygon | Rectangle | None = None
+    mode: Line2D | None = None
 
 
 def plot_posterior(
-    result: Any,
+    result: PosteriorResult,
     name: str,
     *,
-    ax: Any = None,
+    ax: Axes | None = None,
     bins: int = 60,
     cl: float = 0.95,
     color: str = "C0",
@@ -145,7 +157,9 @@ def plot_posterior(
     return PosteriorArtists(hist=h, hpd=span, mode=mode)
 
 
-def plot_corner(result: Any, names: Sequence[str], *, fig: Any = None, bins: int = 40) -> Any:
+def plot_corner(
+    result: PosteriorResult, names: Sequence[str], *, fig: Figure | None = None, bins: int = 40
+) -> np.ndarray:
     """Corner plot (1D marginals on the diagonal, 2D histograms below); returns the axes."""
     import matplotlib.pyplot as plt
 
@@ -176,16 +190,16 @@ def plot_corner(result: Any, names: Sequence[str], *, fig: Any = None, bins: int
 class TemplateArtists:
     """Artists of :func:`plot_templates`."""
 
-    stacks: list[Any]
-    data: Any
+    stacks: list[StepPatch]
+    data: ErrorbarContainer | None
 
 
 def plot_templates(
-    model: Any,
+    model: ModelLike,
     channel: str,
     *,
-    pars: Sequence[float] | Mapping[str, Any] | None = None,
-    ax: Any = None,
+    pars: npt.ArrayLike | None = None,
+    ax: Axes | None = None,
     title: str | None = None,
 ) -> TemplateArtists:
     """Stacked expected yields per sample in one channel, with the observed data.

@@ -17,17 +17,19 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from scipy.stats import chi2
 
 from ..exceptions import ModelSpecError
 from ..typing import ModelLike
 from ._objective import Objective, objective
-from .mle import FitResult, _finite, fit, minimize, resolve_data, start_and_mask
+from ._tasks import ObjectiveHandle, dask_client, json_dict
+from .mle import FitResult, fit, minimize, resolve_data, start_and_mask
 
 __all__ = ["ScanResult", "delta_level", "parse_range", "scan"]
 
@@ -174,7 +176,7 @@ class ScanResult:
             if len(self.parameters) == 1
             else {}
         )
-        return _finite(d)
+        return json_dict(d)
 
     def to_json(self, **kwargs: Any) -> str:
         """JSON string of :meth:`to_dict`."""
@@ -215,7 +217,7 @@ def _chains(shape: tuple[int, ...], start: tuple[int, ...]) -> list[list[tuple[i
     n_last = shape[-1]
     s = start[-1]
     rows: Iterable[tuple[int, ...]] = [()] if len(shape) == 1 else [(i,) for i in range(shape[0])]
-    chains = []
+    chains: list[list[tuple[int, ...]]] = []
     for r in rows:
         up = [(*r, j) for j in range(s, n_last)]
         down = [(*r, j) for j in range(s - 1, -1, -1)]
@@ -223,55 +225,8 @@ def _chains(shape: tuple[int, ...], start: tuple[int, ...]) -> list[list[tuple[i
     return chains
 
 
-_LOCAL: dict[str, Any] = {}  # handle key -> (objective, model) living in this process
-
-
-class _Handle:
-    """A picklable reference to a compiled objective, for Dask tasks.
-
-    In the process that created it (and in threaded workers) it resolves to the
-    same :class:`Objective`; in another process it rebuilds the model from its
-    redist model document (or pyhf spec) and compiles it once per worker.
-    """
-
-    def __init__(self, model: Any, obj: Objective) -> None:
-        import uuid
-
-        import pyhf
-
-        self.key = uuid.uuid4().hex
-        self.backend = obj.backend
-        _LOCAL[self.key] = (obj, model)
-        if isinstance(model, pyhf.pdf.Model):
-            self.doc: Any = ("pyhf", model.spec, model.config.poi_name)
-        else:
-            from ..io import to_dict
-
-            self.doc = ("redist", to_dict(model), None)
-
-    def resolve(self) -> Objective:
-        hit = _LOCAL.get(self.key)
-        if hit is not None:
-            return hit[0]
-        import pyhf
-
-        kind, doc, poi = self.doc
-        if kind == "pyhf":
-            model: Any = pyhf.Model(doc, poi_name=poi)
-        else:
-            from ..io import from_dict
-
-            model = from_dict(doc)
-        obj = objective(model, self.backend)
-        _LOCAL[self.key] = (obj, model)
-        return obj
-
-    def release(self) -> None:
-        _LOCAL.pop(self.key, None)
-
-
 def _run_chain(
-    obj: Objective | _Handle,
+    obj: Objective | ObjectiveHandle,
     data: np.ndarray,
     x_start: np.ndarray,
     mask: np.ndarray,
@@ -281,7 +236,7 @@ def _run_chain(
     options: Mapping[str, Any],
 ) -> list[tuple[tuple[int, ...], float, bool, np.ndarray, str, int, int]]:
     """Fit every point of one chain, each warm-started from the previous minimum."""
-    if isinstance(obj, _Handle):
+    if isinstance(obj, ObjectiveHandle):
         obj = obj.resolve()
     x = np.asarray(x_start, dtype=float).copy()
     out = []
@@ -298,34 +253,12 @@ def _run_chain(
     return out
 
 
-def _dask_client(dask: Any) -> tuple[Any, Callable[[], None]]:
-    """A distributed Client from an address, a Client, or ``True`` (local cluster)."""
-    try:
-        from distributed import Client, LocalCluster
-    except ImportError as err:
-        msg = "Dask scale-out needs the dask extra: pip install 'redist[dask]'"
-        raise ModelSpecError(msg) from err
-    if isinstance(dask, Client):
-        return dask, lambda: None
-    if isinstance(dask, str):
-        client = Client(dask)
-        return client, client.close
-    cluster = LocalCluster(processes=False, dashboard_address=None)
-    client = Client(cluster)
-
-    def close() -> None:
-        client.close()
-        cluster.close()
-
-    return client, close
-
-
 ScanKey = str | tuple[str, int]
 
 
 def scan(
     model: ModelLike,
-    pars: Mapping[ScanKey, Sequence[float]] | Sequence[str],
+    pars: Mapping[ScanKey, npt.ArrayLike] | Sequence[str],
     *,
     fixed: Mapping[str, Any] | Sequence[str] | None = None,
     fix_groups: bool = False,
@@ -358,17 +291,17 @@ def scan(
     -------
     ScanResult
     """
-    if not isinstance(pars, Mapping):
-        pars = dict(parse_range(p) for p in pars)
-    if not 1 <= len(pars) <= 2:
-        msg = f"scan one or two parameters, got {list(pars)}"
+    grid_of: dict[ScanKey, npt.ArrayLike] = (
+        dict(pars) if isinstance(pars, Mapping) else dict(parse_range(p) for p in pars)
+    )
+    if not 1 <= len(grid_of) <= 2:
+        msg = f"scan one or two parameters, got {list(grid_of)}"
         raise ModelSpecError(msg)
     obj = objective(model, backend)
     layout = obj.layout
     d = resolve_data(obj, data)
-    keys = list(pars)
-    idx = [layout.index(k) if isinstance(k, str) else layout.index(*k) for k in keys]
-    grids = [np.asarray(pars[k], dtype=float) for k in keys]
+    idx = [layout.index(k) if isinstance(k, str) else layout.index(*k) for k in grid_of]
+    grids = [np.asarray(g, dtype=float) for g in grid_of.values()]
     best = fit(model, fixed=fixed, fix_groups=fix_groups, init=init, backend=obj.backend,
                data=d, errors=False, tolerance=tolerance, retries=max(retries, 1))
     x0, mask = start_and_mask(layout, init, fixed, fix_groups)
@@ -403,8 +336,8 @@ def scan(
     else:
         from distributed import as_completed
 
-        client, close = _dask_client(dask)
-        handle = _Handle(model, obj)
+        client, close = dask_client(dask)
+        handle = ObjectiveHandle(model, obj)
         try:
             futs = [client.submit(_run_chain, handle, d, start_vec, mask, ind, pts, keys, options,
                                   pure=False) for ind, pts, keys in jobs]
