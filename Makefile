@@ -4,7 +4,9 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 PIP     = $(PY) -m pip
 
-.PHONY: demo test lint docs bench clean
+NUMPY_VENV ?= .venv-numpy
+
+.PHONY: demo test test-full test-numpy typecheck lint docs bench clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -15,12 +17,29 @@ demo: $(VENV)/bin/python
 	$(PIP) install --quiet ".[jax]"
 	$(VENV)/bin/redist demo --output redist-demo
 
-# installed package (not the source tree) with every extra, test and docs groups
-test: $(VENV)/bin/python
+# everything CI runs: the full suite, the numpy-only suite, the docs, then mypy --strict
+test: test-full test-numpy typecheck
+
+# installed package (not the source tree) with every extra, test and docs groups; a test that
+# needs jax/torch/dask and was skipped fails the run (REDIST_REQUIRE_EXTRAS)
+test-full: $(VENV)/bin/python
 	$(PIP) install --quiet ".[jax,dask,io,mcmc,fm,eos]" --group test --group docs
 	$(PIP) install --quiet ./tests/plugin_pkg
-	REDIST_TEST_INSTALLED=1 $(VENV)/bin/pytest -p no:cacheprovider --durations=15
+	REDIST_TEST_INSTALLED=1 REDIST_REQUIRE_EXTRAS=1 $(VENV)/bin/pytest -p no:cacheprovider --durations=15
 	$(VENV)/bin/sphinx-build -q -b html -W --keep-going docs docs/_build/html
+
+# the base package and the test group only (no jax, torch, dask or io extras): must pass too
+test-numpy:
+	$(PYTHON) -m venv $(NUMPY_VENV)
+	$(NUMPY_VENV)/bin/python -m pip install --quiet --upgrade "pip>=25.1"
+	$(NUMPY_VENV)/bin/python -m pip install --quiet . --group test
+	$(NUMPY_VENV)/bin/python -m pip install --quiet ./tests/plugin_pkg
+	REDIST_TEST_INSTALLED=1 $(NUMPY_VENV)/bin/pytest -p no:cacheprovider -q
+
+# mypy --strict on redist and theories (configuration in pyproject.toml)
+typecheck: $(VENV)/bin/python
+	$(PIP) install --quiet mypy
+	$(VENV)/bin/mypy
 
 lint: $(VENV)/bin/python
 	$(PIP) install --quiet ruff
@@ -36,4 +55,4 @@ bench: $(VENV)/bin/python
 	$(PY) benchmarks/run.py
 
 clean:
-	rm -rf $(VENV) redist-demo docs/_build build dist
+	rm -rf $(VENV) $(NUMPY_VENV) redist-demo docs/_build build dist

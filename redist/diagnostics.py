@@ -136,7 +136,7 @@ def binning_error(
 
     Parameters
     ----------
-    reweighting : Reweighting
+    reweighting : redist.weights.Reweighting
         Theories, null point, fixed values and cutoff (its binning is used
         unless ``z_edges`` is given).
     x : array_like of int

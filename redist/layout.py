@@ -325,7 +325,7 @@ class ParameterLayout:
         ----------
         config : pyhf.pdf._ModelConfig
             ``model.config`` (or the configuration a pyhf modifier applier receives).
-        reweightings : mapping or iterable of Reweighting
+        reweightings : mapping or iterable of redist.weights.Reweighting
             The model's reweightings; their exposed parameters and correlated groups
             become ``THEORY`` and ``THEORY_GROUP`` entries with theory bindings.
 

@@ -319,7 +319,7 @@ def event_weights(
 
     Parameters
     ----------
-    reweighting : Reweighting
+    reweighting : redist.weights.Reweighting
         Theory B, theory A and the kinematic cutoff.
     z : array_like
         True kinematics of each event, shape ``(n,)`` or ``(n, d)``.

@@ -9,14 +9,13 @@ import pyhf
 import pytest
 
 from redist.density import JointDensity
+from redist.infer import JaxUnavailableWarning, fit, objective
+from redist.infer import _objective as objective_module
 from redist.modifier import Reweighting
 from redist.reinterpret import reinterpret
 from redist.theory import get_theory
 
-jax = pytest.importorskip("jax")
-
-from redist.infer import JaxUnavailableWarning, fit, objective  # noqa: E402
-from redist.infer import _objective as objective_module  # noqa: E402
+pytestmark = pytest.mark.jax  # every test here compares against or needs the compiled jax path
 
 SM_CVL = get_theory("wet").reference_point()["cVL"]
 

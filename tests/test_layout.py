@@ -79,9 +79,8 @@ def test_unknown_names_list_every_valid_name_and_suggest(rm):
     assert all(n in str(err.value) for n in lay.names)
 
 
-def test_theory_values_numpy_jax_and_group_mapping(rm):
-    jax = pytest.importorskip("jax")
-    jax.config.update("jax_enable_x64", True)
+@pytest.mark.jax
+def test_theory_values_numpy_jax_and_group_mapping(rm, jax):
     lay = rm.layout
     rw = rm.reweightings["wet"]
     g = rw.theory.groups[0]

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 from iminuit import Minuit
 
-from ..exceptions import ModelSpecError
+from ..exceptions import FileFormatError, ModelSpecError
 from ..layout import ParameterKind, ParameterLayout
 from ..typing import ModelLike
 from ._linalg import eigh
@@ -125,6 +125,9 @@ class FitResult:
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> FitResult:
         """Inverse of :meth:`to_dict`."""
+        if "layout" not in d:
+            msg = "fit result without a parameter 'layout' (written by an older redist); re-run the fit"
+            raise FileFormatError(msg)
         kw = {k: v for k, v in d.items() if k not in ("parameter_names", "labels")}
         kw["layout"] = ParameterLayout.from_dict(kw["layout"])
         kw["bestfit"] = np.asarray([np.nan if v is None else v for v in kw["bestfit"]], float)

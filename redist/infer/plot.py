@@ -19,6 +19,7 @@ from .scan import ScanResult, delta_level
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+    from matplotlib.collections import PolyCollection
     from matplotlib.container import ErrorbarContainer
     from matplotlib.contour import QuadContourSet
     from matplotlib.figure import Figure
@@ -26,14 +27,17 @@ if TYPE_CHECKING:
     from matplotlib.patches import Polygon, Rectangle, StepPatch
 
     from .bayes import PosteriorResult
+    from .limits import LimitResult
 
 __all__ = [
     "ContourArtists",
+    "LimitArtists",
     "PosteriorArtists",
     "ProfileArtists",
     "TemplateArtists",
     "plot_contour",
     "plot_corner",
+    "plot_limit",
     "plot_posterior",
     "plot_profile",
     "plot_templates",
@@ -184,6 +188,31 @@ def plot_corner(
             if j == 0 and i > 0:
                 a.set_ylabel(names[i])
     return axes
+
+
+@dataclass
+class LimitArtists:
+    """Artists of :func:`plot_limit`."""
+
+    observed: Line2D
+    expected: Line2D
+    band1: PolyCollection
+    band2: PolyCollection
+    level: Line2D
+
+
+def plot_limit(result: LimitResult, *, ax: Axes | None = None) -> LimitArtists:
+    """CLs versus the tested values: observed, expected median with ±1σ/±2σ bands, the CL line."""
+    ax = _axes(ax)
+    e = result.cls_expected
+    band2 = ax.fill_between(result.scan, e[0], e[4], color="yellow", label=r"expected $\pm 2\sigma$")
+    band1 = ax.fill_between(result.scan, e[1], e[3], color="limegreen", label=r"expected $\pm 1\sigma$")
+    (expected,) = ax.plot(result.scan, e[2], "k--", label="expected")
+    (observed,) = ax.plot(result.scan, result.cls_observed, "k-", label="observed")
+    level = ax.axhline(1 - result.cl, color="red")
+    ax.set_xlabel(result.parameter)
+    ax.set_ylabel("CLs")
+    return LimitArtists(observed=observed, expected=expected, band1=band1, band2=band2, level=level)
 
 
 @dataclass
