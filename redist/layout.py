@@ -52,12 +52,14 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 
 from .exceptions import ModelSpecError, UnknownParameter
 from .theory import CorrelatedGroup
 
 if TYPE_CHECKING:
-    from .modifier import Reweighting
+    from .typing import FixedValues, ParameterValues
+    from .weights import Reweighting
 
 __all__ = ["ParameterEntry", "ParameterKind", "ParameterLayout", "TheoryBinding"]
 
@@ -593,7 +595,9 @@ class ParameterLayout:
             raise ModelSpecError(msg)
         vec[e.slice] = arr
 
-    def to_vector(self, mapping: Mapping[str, Any] | None = None, base: Any = None) -> np.ndarray:
+    def to_vector(
+        self, mapping: ParameterValues | None = None, base: npt.ArrayLike | None = None
+    ) -> np.ndarray:
         """A parameter vector from values by name.
 
         Parameters
@@ -618,7 +622,7 @@ class ParameterLayout:
                 self._assign(vec, k, v, "the")
         return vec
 
-    def to_mapping(self, vector: Any) -> dict[str, float | list[float]]:
+    def to_mapping(self, vector: npt.ArrayLike) -> dict[str, float | list[float]]:
         """``{name: float}`` for scalar parameters, ``{name: [floats]}`` for vector ones."""
         x = np.asarray(vector, dtype=float)
         out: dict[str, float | list[float]] = {}
@@ -629,9 +633,9 @@ class ParameterLayout:
 
     def fix(
         self,
-        fixed: Mapping[str, Any] | Iterable[str] | None = None,
+        fixed: FixedValues | None = None,
         *,
-        base: Any = None,
+        base: npt.ArrayLike | None = None,
         kinds: Iterable[ParameterKind] = (),
     ) -> tuple[np.ndarray, np.ndarray]:
         """Start vector and fixed mask for a fit.
@@ -684,7 +688,7 @@ class ParameterLayout:
         """
         return {b.reweighting: b.values(vector, xp) for b in self._bindings}
 
-    def physical_values(self, vector: Any) -> dict[str, float]:
+    def physical_values(self, vector: npt.ArrayLike) -> dict[str, float]:
         """Theory values of all reweightings merged into one ``{name: float}`` (numpy)."""
         x = np.asarray(vector, dtype=float)
         out: dict[str, float] = {}

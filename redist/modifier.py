@@ -21,6 +21,7 @@ computation is traceable on pyhf's jax backend.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -37,7 +38,7 @@ __all__ = ["MODIFIER_TYPE", "Reweighting", "modifier_set", "modifier_settings", 
 MODIFIER_TYPE = "redist"
 
 
-def array_module(tensorlib: Any = None) -> Any:
+def array_module(tensorlib: Any = None) -> ModuleType:
     """The array namespace behind a pyhf tensor backend (numpy or jax.numpy)."""
     tensorlib = tensorlib or get_backend()[0]
     if tensorlib.name == "jax":

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pyhf
 
 from .density import JointDensity
@@ -32,7 +33,7 @@ from .workspace import prune as prune_modifiers
 __all__ = ["ReinterpretedModel", "reinterpret"]
 
 
-def _spec_of(workspace: Any) -> dict[str, Any]:
+def _spec_of(workspace: pyhf.Workspace | Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(workspace, pyhf.Workspace):
         return copy.deepcopy(dict(workspace))
     if isinstance(workspace, Mapping):
@@ -126,11 +127,11 @@ class ReinterpretedModel:
         """Log L at a full parameter vector (model order)."""
         return self.model.logpdf(pyhf.tensorlib.astensor(pars), self.data)[0]
 
-    def init_pars(self, **values: Any) -> np.ndarray:
+    def init_pars(self, **values: npt.ArrayLike) -> np.ndarray:
         """Suggested initial parameters with overrides by name (``layout.to_vector(values)``)."""
         return self.layout.to_vector(values)
 
-    def physical_values(self, pars: Any) -> dict[str, float]:
+    def physical_values(self, pars: npt.ArrayLike) -> dict[str, float]:
         """Theory parameters (form factors in physical units) at a parameter vector."""
         return self.layout.physical_values(pars)
 
@@ -172,7 +173,7 @@ class ReinterpretedModel:
 
 
 def reinterpret(
-    workspace: Any,
+    workspace: pyhf.Workspace | Mapping[str, Any],
     densities: Mapping[tuple[str, str], JointDensity],
     reweighting: Reweighting | Mapping[tuple[str, str], Reweighting],
     *,

@@ -9,14 +9,17 @@ a combination of several (:func:`redist.infer.combine`), or a user's own wrapper
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, Union, runtime_checkable
+
+import numpy.typing as npt
 
 if TYPE_CHECKING:
     import pyhf
 
     from .layout import ParameterLayout
 
-__all__ = ["LayoutModel", "ModelLike"]
+__all__ = ["FixedValues", "LayoutModel", "ModelLike", "ParameterValues"]
 
 
 def __dir__() -> list[str]:
@@ -49,3 +52,10 @@ class LayoutModel(Protocol):
 
 #: What the inference functions accept.
 ModelLike = Union[LayoutModel, "pyhf.pdf.Model"]
+
+#: Values by parameter name: a number for a scalar, a sequence (or one number for every
+#: component) for a vector parameter; ``None`` keeps the current value.
+ParameterValues = Mapping[str, npt.ArrayLike | None]
+
+#: Parameters to fix: values by name, or bare names (fixed at their initial values).
+FixedValues = ParameterValues | Sequence[str]

@@ -38,7 +38,7 @@ PINNED = {
     "redist.weights": ["Reweighting", "bin_weights", "check_null_rates", "event_weights", "fit_bin_factors",
                        "normalised_rows"],
     "redist.modifier": ["MODIFIER_TYPE", "Reweighting", "modifier_set", "modifier_settings", "parameter_sets"],
-    "redist.typing": ["LayoutModel", "ModelLike"],
+    "redist.typing": ["FixedValues", "LayoutModel", "ModelLike", "ParameterValues"],
     "redist.theory": ["CorrelatedGroup", "Kinematic", "Parameter", "Setting", "Theory", "TheoryDescription",
                       "TheoryLike", "available_theories", "find_theories", "get_theory", "register_theory",
                       "theory_from_spec", "theory_processes", "theory_settings"],

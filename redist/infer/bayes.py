@@ -32,11 +32,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from .._optional import optional_import
 from ..exceptions import ModelSpecError
 from ..layout import ParameterKind
-from ..typing import ModelLike
+from ..typing import FixedValues, ModelLike, ParameterValues
 from ._objective import Objective, objective
 from ._tasks import ObjectiveHandle, dask_client, json_dict
 from .mle import FitResult, fit, resolve_data, start_and_mask
@@ -328,10 +329,10 @@ def sample(
     model: ModelLike,
     *,
     priors: Mapping[str, Prior] | None = None,
-    fixed: Mapping[str, Any] | Sequence[str] | None = None,
+    fixed: FixedValues | None = None,
     fix_groups: bool = False,
     fix_nuisances: bool = False,
-    init: Mapping[str, Any] | None = None,
+    init: ParameterValues | None = None,
     summarize: Sequence[str] | None = None,
     n_samples: int = 5000,
     n_burn: int = 2000,
@@ -340,7 +341,7 @@ def sample(
     sampler: str = "mh",
     seed: int = 0,
     backend: str = "auto",
-    data: Any = None,
+    data: npt.ArrayLike | None = None,
     dask: Any = None,
     chains_per_task: int = 4,
 ) -> PosteriorResult:

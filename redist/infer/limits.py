@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +20,7 @@ import numpy.typing as npt
 import pyhf
 
 from ..exceptions import ModelSpecError
-from ..typing import ModelLike
+from ..typing import FixedValues, ModelLike
 from ._objective import layout_of, pyhf_backend, resolve_backend
 from ._tasks import json_dict
 from .mle import start_and_mask
@@ -80,10 +79,10 @@ def upper_limit(
     *,
     scan: npt.ArrayLike | None = None,
     cl: float = 0.95,
-    fixed: Mapping[str, Any] | Sequence[str] | None = None,
+    fixed: FixedValues | None = None,
     fix_groups: bool = False,
     backend: str = "numpy",
-    data: Any = None,
+    data: npt.ArrayLike | None = None,
 ) -> LimitResult:
     """Asymptotic CLs upper limit on a parameter (others profiled).
 

@@ -26,11 +26,12 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from iminuit import Minuit
 
 from ..exceptions import FileFormatError, ModelSpecError
 from ..layout import ParameterKind, ParameterLayout
-from ..typing import ModelLike
+from ..typing import FixedValues, ModelLike, ParameterValues
 from ._linalg import eigh
 from ._objective import Objective, objective
 from ._tasks import json_dict
@@ -477,8 +478,8 @@ def minimize(
 
 def start_and_mask(
     layout: ParameterLayout,
-    init: Mapping[str, Any] | None,
-    fixed: Mapping[str, Any] | Sequence[str] | None,
+    init: ParameterValues | None,
+    fixed: FixedValues | None,
     fix_groups: bool,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Start vector (inits, then ``init``, then fixed values) and the mask of fixed components."""
@@ -486,7 +487,7 @@ def start_and_mask(
     return layout.fix(fixed, base=layout.to_vector(init), kinds=kinds)
 
 
-def resolve_data(obj: Objective, data: Any) -> np.ndarray:
+def resolve_data(obj: Objective, data: npt.ArrayLike | None) -> np.ndarray:
     """The data vector to fit: ``data`` if given (checked), else the model's own."""
     if data is None:
         if obj.data is None:
@@ -503,11 +504,11 @@ def resolve_data(obj: Objective, data: Any) -> np.ndarray:
 def fit(
     model: ModelLike,
     *,
-    fixed: Mapping[str, Any] | Sequence[str] | None = None,
+    fixed: FixedValues | None = None,
     fix_groups: bool = False,
-    init: Mapping[str, Any] | None = None,
+    init: ParameterValues | None = None,
     backend: str = "auto",
-    data: Any = None,
+    data: npt.ArrayLike | None = None,
     errors: bool = True,
     strategy: int | None = None,
     tolerance: float = 1e-3,

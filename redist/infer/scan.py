@@ -26,7 +26,7 @@ import numpy.typing as npt
 from scipy.stats import chi2
 
 from ..exceptions import ModelSpecError
-from ..typing import ModelLike
+from ..typing import FixedValues, ModelLike, ParameterValues
 from ._objective import Objective, objective
 from ._tasks import ObjectiveHandle, dask_client, json_dict
 from .mle import FitResult, fit, minimize, resolve_data, start_and_mask
@@ -260,11 +260,11 @@ def scan(
     model: ModelLike,
     pars: Mapping[ScanKey, npt.ArrayLike] | Sequence[str],
     *,
-    fixed: Mapping[str, Any] | Sequence[str] | None = None,
+    fixed: FixedValues | None = None,
     fix_groups: bool = False,
-    init: Mapping[str, Any] | None = None,
+    init: ParameterValues | None = None,
     backend: str = "auto",
-    data: Any = None,
+    data: npt.ArrayLike | None = None,
     tolerance: float = 1e-3,
     retries: int = 1,
     dask: Any = None,
