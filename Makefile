@@ -4,7 +4,9 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 PIP     = $(PY) -m pip
 
-.PHONY: demo test lint docs bench clean
+NUMPY_VENV ?= .venv-numpy
+
+.PHONY: demo test test-full test-numpy typecheck lint docs bench clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,14 +21,31 @@ demo: $(VENV)/bin/python
 SPHINX = @t0=$$(date +%s) && $(VENV)/bin/sphinx-build -q -b html -W --keep-going docs docs/_build/html \
 	&& echo "docs built in $$(( $$(date +%s) - t0 )) s (docs/_build/html)"
 
-# installed package (not the source tree) with every extra, test and docs groups;
-# the docs are built first so that tests/test_docs_browser.py opens this build
-test: export REDIST_DOCS_HTML = docs/_build/html
-test: $(VENV)/bin/python
+# everything CI runs: the docs and the full suite, the numpy-only suite, then mypy --strict
+test: test-full test-numpy typecheck
+
+# installed package (not the source tree) with every extra, test and docs groups; the docs are
+# built first so that tests/test_docs_browser.py opens this build; a test that needs
+# jax/torch/dask and was skipped fails the run (REDIST_REQUIRE_EXTRAS)
+test-full: export REDIST_DOCS_HTML = docs/_build/html
+test-full: $(VENV)/bin/python
 	$(PIP) install --quiet ".[jax,dask,io,mcmc,fm,eos]" --group test --group docs
 	$(PIP) install --quiet ./tests/plugin_pkg
 	$(SPHINX)
-	REDIST_TEST_INSTALLED=1 $(VENV)/bin/pytest -p no:cacheprovider --durations=15
+	REDIST_TEST_INSTALLED=1 REDIST_REQUIRE_EXTRAS=1 $(VENV)/bin/pytest -p no:cacheprovider --durations=15
+
+# the base package and the test group only (no jax, torch, dask or io extras): must pass too
+test-numpy:
+	$(PYTHON) -m venv $(NUMPY_VENV)
+	$(NUMPY_VENV)/bin/python -m pip install --quiet --upgrade "pip>=25.1"
+	$(NUMPY_VENV)/bin/python -m pip install --quiet . --group test
+	$(NUMPY_VENV)/bin/python -m pip install --quiet ./tests/plugin_pkg
+	REDIST_TEST_INSTALLED=1 $(NUMPY_VENV)/bin/pytest -p no:cacheprovider -q
+
+# mypy --strict on redist and theories (configuration in pyproject.toml)
+typecheck: $(VENV)/bin/python
+	$(PIP) install --quiet mypy
+	$(VENV)/bin/mypy
 
 lint: $(VENV)/bin/python
 	$(PIP) install --quiet ruff
@@ -43,4 +62,4 @@ bench: $(VENV)/bin/python
 	$(PY) benchmarks/run.py
 
 clean:
-	rm -rf $(VENV) redist-demo docs/_build build dist
+	rm -rf $(VENV) $(NUMPY_VENV) redist-demo docs/_build build dist

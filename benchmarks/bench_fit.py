@@ -52,7 +52,7 @@ def main() -> None:
     obj = objective(rm, args.backend)
     t_vg = time.perf_counter() - t0
     t0 = time.perf_counter()
-    obj.hessian(obj.space.start(), obj.data)
+    obj.hessian(obj.layout.inits, obj.data)
     t_h = time.perf_counter() - t0
     print(f"compile value+grad: {t_vg:.2f} s; exact Hessian (compile + first call): {t_h:.2f} s")
 

@@ -130,10 +130,10 @@ def _time_weights_logpdf(rm: ReinterpretedModel, cfg: dict[str, Any]) -> dict[st
         p[model.config.par_slice("cSL")] = 1.0
         return p
 
-    weights = rw.bind(model.config)  # what the modifier calls on the numpy backend
+    layout = rm.layout  # what the modifier calls on the numpy backend: layout values, then weights
 
     def w(i: int) -> Any:
-        return weights(point(i))
+        return rw.weights(layout.theory_values(point(i))[rw.name])
 
     out = {
         "weights": common.median_time(w, cfg["repeats"], min_total=cfg["min_total"]),

@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import pyhf
 
-from redist.demo import SM_CVL, belle2_data, belle2_model, sentinel_split_workspace
+from redist.demo import belle2_data, belle2_model, sentinel_split_workspace
 from redist.infer import fit
+from redist.theory import get_theory
+
+SM_CVL = get_theory("wet").reference_point()["cVL"]
 
 TOL = 1e-6  # tight Minuit tolerance: the effects compared here are ~1e-3 in mu
 FF_FIXED = {"corr_ff_c1": 0.0, "corr_ff_c2": 0.0, "corr_ff_c3": 0.0}

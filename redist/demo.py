@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import json
+import warnings
 from collections.abc import Sequence
 from importlib.resources import files
 from pathlib import Path
@@ -22,13 +23,36 @@ from typing import Any
 import numpy as np
 
 from .density import JointDensity
+from .infer.mle import FitResult
+from .layout import ParameterKind
 from .modifier import Reweighting
 from .reinterpret import ReinterpretedModel, reinterpret
 from .theory import get_theory
+from .weights import normalised_rows
+from .workspace import scale_sample
 
-__all__ = ["BELLE2_PRUNE", "SM_CVL", "belle2_data", "belle2_model", "run", "sentinel_split_workspace"]
+__all__ = ["BELLE2_PRUNE", "belle2_data", "belle2_model", "run", "sentinel_split_workspace"]
 
-SM_CVL = 6.613114906357177
+
+def __dir__() -> list[str]:
+    return list(__all__)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "SM_CVL":  # deprecated: the SM point belongs to the WET theory
+        warnings.warn(
+            "redist.demo.SM_CVL is deprecated; use "
+            "redist.get_theory('wet').reference_point()['cVL']",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return get_theory("wet").reference_point()["cVL"]
+    msg = f"module {__name__!r} has no attribute {name!r}"
+    raise AttributeError(msg)
+
+
+#: the Wilson coefficients of the demo fit
+BELLE2_PARAMETERS = ("cVL", "cSL", "cTL")
 #: modifiers of the published likelihood replaced by the theory reweighting
 BELLE2_PRUNE = ("mu", "corr_ff_c1", "corr_ff_c2", "corr_ff_c3")
 #: kinematic range that is reweighted; the [-1, 0] sentinel column keeps weight 1
@@ -37,7 +61,7 @@ BELLE2_CUTOFF = ((0.0, 22.885),)
 
 def belle2_data() -> tuple[dict[str, Any], dict[tuple[str, str], JointDensity], list[float]]:
     """The shipped published workspace, joint number densities and q² bin edges."""
-    root = files("redist").joinpath("data", "belle2")
+    root = files("redist").joinpath("data").joinpath("belle2")
     binning = json.loads(root.joinpath("binning.json").read_text(encoding="utf-8"))
     workspace = json.loads(root.joinpath("combined_likelihood.json").read_text(encoding="utf-8"))
     edges = [float(e) for e in binning["kinematic_bin_edges"]]
@@ -52,7 +76,7 @@ def belle2_data() -> tuple[dict[str, Any], dict[tuple[str, str], JointDensity], 
 
 
 def belle2_model(
-    parameters: Sequence[str] = ("cVL", "cSL", "cTL"),
+    parameters: Sequence[str] = BELLE2_PARAMETERS,
     *,
     form_factors: str = "GKvD2018",
     bounds: tuple[float, float] = (0.0, 20.0),
@@ -86,8 +110,7 @@ def belle2_model(
         null=None if form_factors == "GKvD2018" else null,
         z_edges=[edges],
         parameters=tuple(parameters),
-        bounds={p: bounds for p in parameters},
-        inits={p: (min(max(SM_CVL, bounds[0]), bounds[1]) if p == "cVL" else 0.0) for p in parameters},
+        bounds={p: bounds for p in parameters},  # inits: the SM (theory defaults, clipped to bounds)
         nuisance_groups=nuisance_groups,
         cutoff=list(BELLE2_CUTOFF),
     )
@@ -98,9 +121,10 @@ def sentinel_split_workspace(prune_form_factors: bool = False) -> Any:
     """Published likelihood with the sentinel-column share of the signal not scaled by ``mu``.
 
     Each signal sample whose density has entries in the [-1, 0] column is split
-    into the share that comes from that column (no ``mu``) and the rest (``mu``),
-    with histosys data split proportionally and staterror data by the square
-    root of the share, so that the per-bin staterror constraint is unchanged.
+    into the share that comes from that column (no ``mu``) and the rest (``mu``)
+    with :func:`redist.workspace.scale_sample` (``staterror="quadrature"``: histosys
+    data split proportionally, staterror data by the square root of the share, so
+    that the per-bin staterror constraint is unchanged).
     With only cVL free, the WET reinterpretation equals this plain-pyhf model at
     ``mu = (cVL / cVL_SM)^2``: an independent check of the redist modifier.
 
@@ -118,28 +142,19 @@ def sentinel_split_workspace(prune_form_factors: bool = False) -> Any:
     workspace, densities, _ = belle2_data()
     spec = copy.deepcopy(workspace)
     for ch in spec["channels"]:
-        for s in list(ch["samples"]):
+        for i, s in enumerate(list(ch["samples"])):
             if prune_form_factors:
                 s["modifiers"] = [m for m in s["modifiers"] if not m["name"].startswith("corr_ff_c")]
             key = (ch["name"], s["name"])
             if key not in densities:
                 continue
-            n = densities[key].values()
-            u = n[:, 0] / n.sum(axis=1)
+            u = normalised_rows(densities[key].values())[:, 0]
             if not np.any(u):
                 continue
-            under = copy.deepcopy(s)
-            under["name"] += "_underflow"
-            under["modifiers"] = [m for m in under["modifiers"] if m["name"] != "mu"]
-            for part, share in ((s, 1 - u), (under, u)):
-                part["data"] = (np.asarray(part["data"]) * share).tolist()
-                for m in part["modifiers"]:
-                    if m["type"] == "histosys":
-                        for k in ("lo_data", "hi_data"):
-                            m["data"][k] = (np.asarray(m["data"][k]) * share).tolist()
-                    elif m["type"] == "staterror":
-                        m["data"] = (np.asarray(m["data"]) * np.sqrt(share)).tolist()
-            ch["samples"].append(under)
+            under = {**s, "name": s["name"] + "_underflow",
+                     "modifiers": [m for m in s["modifiers"] if m["name"] != "mu"]}  # fmt: skip
+            ch["samples"][i] = scale_sample(s, 1 - u, staterror="quadrature")
+            ch["samples"].append(scale_sample(under, u, staterror="quadrature"))
     return pyhf.Workspace(spec)
 
 
@@ -158,66 +173,51 @@ def run(output: str | Path = "redist-demo", *, plots: bool = True, reference: bo
     Returns
     -------
     dict
-        The content of ``results.json``.
+        The content of ``results.json`` (plus ``"figures"``); nothing is printed
+        (``redist demo`` prints the table).
     """
     from .infer import fit
 
     out = Path(output)
     out.mkdir(parents=True, exist_ok=True)
     rm = belle2_model()
+    reference_point = rm.reweightings["wet"].theory.reference_point()
+    sm_point = {p: reference_point[p] for p in BELLE2_PARAMETERS}
     best = fit(rm, init={"cVL": 12.0, "cSL": 1.0, "cTL": 6.0})
-    sm = fit(rm, fixed={"cVL": SM_CVL, "cSL": 0.0, "cTL": 0.0})
+    sm = fit(rm, fixed=sm_point)
     results: dict[str, Any] = {
         "model": "Belle II B+->K+nunu (PRD 109, 112006), WET, BSZ2015 GKvD2018",
-        "conventions": "EOS: full Wilson coefficients, SM cVL = 6.613114906357177, alpha_e = 1/133",
-        "best_fit": _summary(best, rm),
-        "sm_fit": _summary(sm, rm),
+        "conventions": f"EOS: full Wilson coefficients, SM cVL = {sm_point['cVL']!r}, alpha_e = 1/133",
+        "sm_point": sm_point,
+        "best_fit": _summary(best),
+        "sm_fit": _summary(sm),
         "minus_two_delta_lnL_vs_SM": sm.twice_nll - best.twice_nll,
     }
     if reference:
         only = belle2_model(parameters=("cVL",), nuisance_groups=False)
         cvl = fit(only, init={"cVL": 12.0})
-        results["cVL_only_fit"] = _summary(cvl, only)
-        results["cVL_only_mu_equivalent"] = (cvl.values["cVL"] / SM_CVL) ** 2
+        results["cVL_only_fit"] = _summary(cvl)
+        results["cVL_only_mu_equivalent"] = (cvl.values["cVL"] / sm_point["cVL"]) ** 2
     (out / "results.json").write_text(json.dumps(results, indent=1, allow_nan=False), encoding="utf-8")
     if plots:
         from .demo_plots import write_demo_plots
 
         results["figures"] = write_demo_plots(rm, best, out)
-    _print_table(results)
     return results
 
 
-def _summary(res: Any, rm: ReinterpretedModel) -> dict[str, Any]:
+def _summary(res: FitResult) -> dict[str, Any]:
     """The theory part of a fit result (the full covariance stays out of results.json)."""
     full = res.to_dict()
-    theory = [n for rw in rm.reweightings.values() for n in rw.parameters]
-    theory += [g.name for rw in rm.reweightings.values() for g in rw.theory.groups if rw.nuisance_groups]
-    idx = [i for i, lab in enumerate(full["labels"]) if lab.split("[")[0] in theory]
+    layout = res.layout
+    theory = layout.names_of(ParameterKind.THEORY, ParameterKind.THEORY_GROUP)
+    idx = np.flatnonzero(layout.mask(theory))
     cov = np.asarray(res.covariance)[np.ix_(idx, idx)]
     keep = ("twice_nll", "converged", "message", "nfcn", "ngrad", "flat_directions", "at_limit", "backend")
     return {
         "values": {k: full["values"][k] for k in theory},
         "errors": {k: full["errors"][k] for k in theory},
-        "covariance_labels": [full["labels"][i] for i in idx],
+        "covariance_labels": [layout.labels[i] for i in idx],
         "covariance": cov.tolist(),
         **{k: full[k] for k in keep if k in full},
     }
-
-
-def _print_table(results: dict[str, Any]) -> None:
-    best = results["best_fit"]
-    print("Belle II B+ -> K+ nu nu, reinterpreted in WET (EOS conventions, SM cVL = 6.613)")
-    print(f"{'parameter':<12}{'best fit':>12}{'error':>10}")
-    for p in ("cVL", "cSL", "cTL"):
-        note = "   at its bound, flat direction (see results.json)" if p in best.get("at_limit", []) else ""
-        err = "" if note else f"{best['errors'][p]:>10.3f}"
-        print(f"{p:<12}{best['values'][p]:>12.3f}{err}{note}")
-    print(f"-2 ln L (best fit)        = {best['twice_nll']:.4f}  (converged: {best['converged']})")
-    print(f"-2 Delta ln L (SM - best) = {results['minus_two_delta_lnL_vs_SM']:.3f}")
-    if "cVL_only_mu_equivalent" in results:
-        print(
-            "cVL-only fit, form factors fixed: (cVL/cVL_SM)^2 = "
-            f"{results['cVL_only_mu_equivalent']:.3f}  (published mu_hat = 4.6 +- 1.3; "
-            "see docs/belle2.md for the residual)"
-        )

@@ -35,7 +35,9 @@ from typing import Any
 
 import numpy as np
 
-from .fill import FillError, event_weights, fill
+from .exceptions import FillError
+from .fill import fill
+from .weights import Reweighting, event_weights
 
 __all__ = ["BinningReport", "binning_error", "compare_binnings"]
 
@@ -78,7 +80,7 @@ class BinningReport:
     @property
     def max_per_fit_bin(self) -> np.ndarray:
         """Largest ``|relative deviation|`` over the points, per fit bin."""
-        return np.max(np.abs(self.rel_deviation), axis=0)
+        return np.asarray(np.max(np.abs(self.rel_deviation), axis=0), dtype=float)
 
     @property
     def max_rel_deviation(self) -> float:
@@ -121,7 +123,7 @@ def _points(points: Mapping[str, float] | Sequence[Mapping[str, float]] | None) 
 
 
 def binning_error(
-    reweighting: Any,
+    reweighting: Reweighting,
     x: Any,
     z: Any,
     points: Mapping[str, float] | Sequence[Mapping[str, float]] | None = None,
@@ -134,7 +136,7 @@ def binning_error(
 
     Parameters
     ----------
-    reweighting : Reweighting
+    reweighting : redist.weights.Reweighting
         Theories, null point, fixed values and cutoff (its binning is used
         unless ``z_edges`` is given).
     x : array_like of int
@@ -174,12 +176,12 @@ def binning_error(
     for k, p in enumerate(pts):
         r = event_weights(rw, zz[sel], p)
         exact[k] = np.bincount(xi[sel], weights=w_ev[sel] * r, minlength=n_x)
-        binned[k] = n @ rw.weights_at(p)
+        binned[k] = n @ rw.weights_at(p)  # reweighted yields: sum_z n(x, z) w_z
     return BinningReport(z_edges=edges, points=pts, nominal=nominal, exact=exact, binned=binned)
 
 
 def compare_binnings(
-    reweighting: Any,
+    reweighting: Reweighting,
     x: Any,
     z: Any,
     candidates: Mapping[str, Sequence[Any]],

@@ -11,7 +11,7 @@ naturally catch, e.g. ``ValueError`` or ``KeyError``)::
 
     RedistError
     ├── DensityError ── FillError
-    ├── TheoryError ─┬─ UnknownTheory, UnknownParameter, ZeroNullRate
+    ├── TheoryError ─┬─ UnknownTheory, UnknownParameter, ZeroNullRate, MissingExternalCode
     ├── ModelSpecError ── PatchsetError
     ├── FileFormatError ─┬─ ConfigError, DensityFileError
     ├── BackendError
@@ -34,6 +34,7 @@ __all__ = [
     "FillError",
     "JaxUnavailableWarning",
     "MissingDependency",
+    "MissingExternalCode",
     "ModelSpecError",
     "PatchsetError",
     "RedistError",
@@ -85,6 +86,13 @@ class UnknownParameter(TheoryError, _PlainKeyError):
 
 class ZeroNullRate(TheoryError):
     """The null (theory A) rate vanishes in a kinematic bin that is reweighted."""
+
+
+class MissingExternalCode(TheoryError, ImportError):
+    """An optional external physics code (EOS, flavio) is not installed or fails to import."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
 
 
 class ConformanceError(RedistError, AssertionError):

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping, Sequence
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -127,9 +128,9 @@ class BinKernel:
         if exact is not None and d == 1:
             ex = np.asarray(exact(self.lo[:, 0], self.hi[:, 0]), dtype=float)
             kern = np.where(np.isnan(ex), kern, ex)
-        return kern
+        return np.asarray(kern, dtype=float)
 
-    def rates(self, values: Mapping[str, Any], xp: Any = np) -> Any:
+    def rates(self, values: Mapping[str, Any], xp: ModuleType = np) -> Any:
         """Rates integrated over the inside bins, shape ``(n_inside,)``.
 
         ``values`` must hold every parameter of the theory (see
@@ -146,4 +147,4 @@ class BinKernel:
         """Direct Gauss-Legendre integration of :meth:`Theory.rate` (reference path, numpy)."""
         n, m, d = self.nodes.shape
         r = self.theory.rate(self.nodes.reshape(-1, d), values)
-        return np.sum(r.reshape(n, m) * self.weights, axis=1)
+        return np.asarray(np.sum(r.reshape(n, m) * self.weights, axis=1), dtype=float)

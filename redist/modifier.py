@@ -20,9 +20,8 @@ computation is traceable on pyhf's jax backend.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from functools import cached_property
+from collections.abc import Mapping
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -30,17 +29,16 @@ import pyhf
 from pyhf.tensor.manager import get_backend
 
 from .density import JointDensity
-from .exceptions import ModelSpecError, TheoryError, UnknownParameter
-from .kernels import DEFAULT_ORDER, BinKernel
-from .theory import Theory
-from .weights import bin_weights, check_null_rates
+from .exceptions import ModelSpecError
+from .layout import ParameterLayout
+from .weights import Reweighting, normalised_rows
 
-__all__ = ["MODIFIER_TYPE", "Reweighting", "modifier_set", "modifier_settings"]
+__all__ = ["MODIFIER_TYPE", "Reweighting", "modifier_set", "modifier_settings", "parameter_sets"]
 
 MODIFIER_TYPE = "redist"
 
 
-def array_module(tensorlib: Any = None) -> Any:
+def array_module(tensorlib: Any = None) -> ModuleType:
     """The array namespace behind a pyhf tensor backend (numpy or jax.numpy)."""
     tensorlib = tensorlib or get_backend()[0]
     if tensorlib.name == "jax":
@@ -53,259 +51,43 @@ def array_module(tensorlib: Any = None) -> Any:
     return np
 
 
-@dataclass
-class Reweighting:
-    """One theory reweighting: alternative theory B, null theory A, binning and exposure.
+def parameter_sets(rw: Reweighting) -> dict[str, dict[str, Any]]:
+    """Pyhf parameter-set requirements of a reweighting, by parameter name.
 
-    Parameters
-    ----------
-    name : str
-        Modifier name used in the workspace.
-    theory : Theory
-        Alternative theory B.
-    z_edges : sequence of array_like
-        Kinematic bin edges per axis (must match every density it is applied to).
-    parameters : sequence of str
-        Theory parameters that become (free) pyhf parameters.
-    null : Theory, optional
-        Theory A that produced the templates; default: ``theory`` at its defaults.
-    null_values : mapping, optional
-        Parameter point of theory A (default: its defaults, e.g. the SM).
-    values : mapping, optional
-        Fixed values of theory parameters that are not exposed.
-    bounds, inits : mapping, optional
-        Per-parameter overrides of the theory's bounds and defaults.
-    nuisance_groups : bool
-        Expose the theory's correlated groups as constrained nuisance parameters
-        (otherwise they stay at their central values).
-    cutoff : sequence of (float, float), optional
-        Kinematic range that is reweighted; bins outside keep weight 1.
-    order : int
-        Gauss-Legendre order for the kernel precomputation.
+    Exposed theory parameters become unconstrained scalars (bounds and inits from the
+    reweighting's overrides or the theory's declaration, the init clipped into the
+    bounds); each correlated group becomes one vector of unit-normal constrained
+    eigen-directions.
     """
-
-    name: str
-    theory: Theory
-    z_edges: Sequence[Any]
-    parameters: Sequence[str] = ()
-    null: Theory | None = None
-    null_values: Mapping[str, float] | None = None
-    values: Mapping[str, float] = field(default_factory=dict)
-    bounds: Mapping[str, tuple[float, float]] = field(default_factory=dict)
-    inits: Mapping[str, float] = field(default_factory=dict)
-    nuisance_groups: bool = True
-    cutoff: Sequence[tuple[float, float]] | None = None
-    order: int = DEFAULT_ORDER
-
-    def __post_init__(self) -> None:
-        self.z_edges = [np.asarray(e, dtype=float) for e in self.z_edges]
-        self.parameters = tuple(self.parameters)
-        plain = {p.name: p for p in self.theory.parameters}
-        where = f"reweighting {self.name!r}"
-        for p in (*self.parameters, *self.values, *self.bounds, *self.inits):
-            if p not in plain:
-                msg = (
-                    f"{where}: theory {self.theory.name!r} has no parameter {p!r}; "
-                    f"valid: {', '.join(plain)}"
-                )
-                raise UnknownParameter(msg)
-        for p in self.values:
-            if p in self.parameters:
-                msg = f"{where}: parameter {p!r} is both exposed and fixed"
-                raise ModelSpecError(msg)
-        if len(set(self.parameters)) != len(self.parameters):
-            msg = f"{where}: duplicate exposed parameters {list(self.parameters)}"
-            raise ModelSpecError(msg)
-        null = self.null_theory
-        null.resolve(self.null_values)  # validates names
-        if [k.name for k in null.kinematics] != [k.name for k in self.theory.kinematics]:
-            msg = f"{where}: null and alternative theories differ in kinematic variables"
-            raise TheoryError(msg)
-
-    # -- JSON form (model files and build configs) ---------------------------------
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready settings (theories by registry reference); inverse of :meth:`from_dict`."""
-        return {
-            "theory": self.theory.spec(),
-            "null": None if self.null is None else self.null.spec(),
-            "null_values": None
-            if self.null_values is None
-            else {k: float(v) for k, v in self.null_values.items()},
-            "z_edges": [np.asarray(e).tolist() for e in self.z_edges],
-            "cutoff": None if self.cutoff is None else [[float(a), float(b)] for a, b in self.cutoff],
-            "parameters": list(self.parameters),
-            "values": {k: float(v) for k, v in self.values.items()},
-            "bounds": {k: [float(a), float(b)] for k, (a, b) in self.bounds.items()},
-            "inits": {k: float(v) for k, v in self.inits.items()},
-            "nuisance_groups": bool(self.nuisance_groups),
-            "order": int(self.order),
+    plain = {p.name: p for p in rw.theory.parameters}
+    out: dict[str, dict[str, Any]] = {}
+    for name in rw.parameters:
+        p = plain[name]
+        lo, hi = rw.bounds.get(name, p.bounds)
+        init = float(rw.inits.get(name, p.default))
+        init = min(max(init, lo), hi)
+        out[name] = {
+            "paramset_type": "unconstrained",
+            "n_parameters": 1,
+            "is_scalar": True,
+            "inits": (init,),
+            "bounds": ((float(lo), float(hi)),),
+            "fixed": False,
         }
-
-    @classmethod
-    def from_dict(
-        cls, name: str, doc: Mapping[str, Any], *, theory: Theory, null: Theory | None = None
-    ) -> Reweighting:
-        """Rebuild from :meth:`to_dict` output (or a build config) with already-built theories.
-
-        Parameters
-        ----------
-        name : str
-            Modifier name.
-        doc : mapping
-            Keys as written by :meth:`to_dict`; every key but ``z_edges`` is optional.
-        theory, null : Theory
-            Theories B and A (built from ``doc["theory"]`` / ``doc["null"]`` by the caller,
-            which owns version checks and error context).
-        """
-        return cls(
-            name=name,
-            theory=theory,
-            z_edges=doc["z_edges"],
-            parameters=tuple(doc.get("parameters") or ()),
-            null=null,
-            null_values=doc.get("null_values"),
-            values=dict(doc.get("values") or {}),
-            bounds={k: (float(v[0]), float(v[1])) for k, v in (doc.get("bounds") or {}).items()},
-            inits=dict(doc.get("inits") or {}),
-            nuisance_groups=bool(doc.get("nuisance_groups", True)),
-            cutoff=None if doc.get("cutoff") is None else [(float(a), float(b)) for a, b in doc["cutoff"]],
-            order=int(doc.get("order", DEFAULT_ORDER)),
-        )
-
-    @property
-    def null_theory(self) -> Theory:
-        """Theory A."""
-        return self.null if self.null is not None else self.theory
-
-    @cached_property
-    def kernel(self) -> BinKernel:
-        """Bin integrals of theory B."""
-        return BinKernel(self.theory, self.z_edges, self.cutoff, order=self.order)
-
-    @cached_property
-    def null_rates(self) -> np.ndarray:
-        """Bin-integrated rates of theory A at its parameter point (checked positive)."""
-        k = self.kernel
-        null = self.null_theory
-        if null is self.theory:
-            nk = k
-        else:
-            nk = BinKernel(null, self.z_edges, self.cutoff, order=self.order)
-            if not np.array_equal(nk.inside, k.inside):
-                msg = f"reweighting {self.name!r}: null and alternative physical ranges differ"
-                raise TheoryError(msg)
-        rates = np.asarray(nk.rates(null.resolve(self.null_values)), dtype=float)
-        check_null_rates(rates, k.lo, k.hi, where=f"reweighting {self.name!r}")
-        return rates
-
-    # -- parameters ----------------------------------------------------------------
-    def pyhf_parsets(self) -> dict[str, dict[str, Any]]:
-        """Pyhf parameter-set requirements, by parameter name."""
-        plain = {p.name: p for p in self.theory.parameters}
-        out: dict[str, dict[str, Any]] = {}
-        for name in self.parameters:
-            p = plain[name]
-            lo, hi = self.bounds.get(name, p.bounds)
-            init = float(self.inits.get(name, p.default))
-            init = min(max(init, lo), hi)
-            out[name] = {
-                "paramset_type": "unconstrained",
-                "n_parameters": 1,
-                "is_scalar": True,
-                "inits": (init,),
-                "bounds": ((float(lo), float(hi)),),
+    if rw.nuisance_groups:
+        for g in rw.theory.groups:
+            n = len(g.parameters)
+            out[g.name] = {
+                "paramset_type": "constrained_by_normal",
+                "n_parameters": n,
+                "is_scalar": False,
+                "inits": (0.0,) * n,
+                "bounds": ((-5.0, 5.0),) * n,
                 "fixed": False,
+                "auxdata": (0.0,) * n,
+                "sigmas": (1.0,) * n,
             }
-        if self.nuisance_groups:
-            for g in self.theory.groups:
-                n = len(g.parameters)
-                out[g.name] = {
-                    "paramset_type": "constrained_by_normal",
-                    "n_parameters": n,
-                    "is_scalar": False,
-                    "inits": (0.0,) * n,
-                    "bounds": ((-5.0, 5.0),) * n,
-                    "fixed": False,
-                    "auxdata": (0.0,) * n,
-                    "sigmas": (1.0,) * n,
-                }
-        return out
-
-    @cached_property
-    def _base_values(self) -> dict[str, float]:
-        vals = self.theory.defaults()
-        vals.update(self.values)
-        return vals
-
-    @cached_property
-    def _fast(self) -> tuple[np.ndarray, np.ndarray] | None:
-        """(kernel / null rates with zero rows outside the cutoff, 1-outside template), numpy path."""
-        k = self.kernel
-        if k.kernel is None:
-            return None
-        full = np.zeros((k.inside.size, k.kernel.shape[1]))
-        full[k.inside] = k.kernel / self.null_rates[:, None]
-        return full, (~k.inside).astype(float)
-
-    @cached_property
-    def _group_maps(self) -> list[tuple[np.ndarray, np.ndarray]]:
-        return [(np.asarray(g.mean, dtype=float), g.transform) for g in self.theory.groups]
-
-    def bind(self, config: Any) -> Any:
-        """Numpy weights as a function of a full pyhf parameter vector (names resolved once).
-
-        This is the modifier's per-call path on the numpy backend: one dict of
-        plain floats (cheapest for the theory's scalar arithmetic), then :meth:`weights`.
-        """
-        names = tuple(self.parameters)
-        idx = np.array([config.par_slice(n).start for n in names], dtype=int)
-        groups = []
-        if self.nuisance_groups:
-            for g, (mean, transform) in zip(self.theory.groups, self._group_maps):
-                groups.append((g.parameters, mean, transform, config.par_slice(g.name)))
-        base = self._base_values
-
-        def weights(pars: np.ndarray) -> np.ndarray:
-            vals = dict(base)
-            vals.update(zip(names, pars[idx].tolist()))
-            for members, mean, transform, sl in groups:
-                vals.update(zip(members, (mean + transform @ pars[sl]).tolist()))
-            return self.weights(vals, np)
-
-        return weights
-
-    def theory_values(self, get: Any, xp: Any = np) -> dict[str, Any]:
-        """Full theory parameter dict from a getter ``get(pyhf_name) -> tensor``."""
-        vals: dict[str, Any] = dict(self._base_values)
-        for name in self.parameters:
-            vals[name] = get(name)[0]
-        if self.nuisance_groups:
-            for g in self.theory.groups:
-                vals.update(g.physical(get(g.name), xp))
-        return vals
-
-    def weights(self, values: Mapping[str, Any], xp: Any = np) -> Any:
-        """Kinematic-bin weights (all z bins) at a full theory parameter dict."""
-        fast = self._fast if xp is np else None
-        if fast is not None:
-            full, outside = fast
-            return full @ self.theory.coefficients(values, np) + outside
-        k = self.kernel
-        return bin_weights(k.rates(values, xp), self.null_rates, k.inside, xp)
-
-    def weights_at(self, point: Mapping[str, float] | None = None) -> np.ndarray:
-        """Weights at a parameter point given by physical names (numpy)."""
-        vals = self.theory.resolve({**self.values, **(point or {})})
-        return np.asarray(self.weights(vals, np))
-
-    def check_density(self, density: JointDensity, *, where: str) -> None:
-        """Check that a density's kinematic binning matches this reweighting."""
-        if len(density.z_edges) != len(self.z_edges) or not all(
-            e.shape == f.shape and np.allclose(e, f, rtol=1e-12, atol=1e-12)
-            for e, f in zip(density.z_edges, self.z_edges)
-        ):
-            msg = f"{where}: density kinematic binning does not match reweighting {self.name!r}"
-            raise ModelSpecError(msg)
+    return out
 
 
 def modifier_settings(
@@ -346,7 +128,7 @@ class redist_builder:
             raise ModelSpecError(msg)
         data = thismod.get("data")
         dkey = data.get("density") if isinstance(data, dict) else None
-        if dkey not in self.densities:
+        if not isinstance(dkey, str) or dkey not in self.densities:
             msg = f"{where}: unknown density {dkey!r} (have {list(self.densities)})"
             raise ModelSpecError(msg)
         rw = self.reweightings[name]
@@ -354,7 +136,7 @@ class redist_builder:
         dens.check(n_bins=self.config.channel_nbins[channel], where=f"{where}, density {dkey!r}")
         rw.check_density(dens, where=where)
         self.entries.setdefault(key, []).append((channel, sample, dkey))
-        for pname, req in rw.pyhf_parsets().items():
+        for pname, req in parameter_sets(rw).items():
             have = self.required_parsets.setdefault(pname, [req])[0]
             if have != req:
                 msg = (
@@ -376,8 +158,7 @@ class redist_builder:
             for channel, sample, dkey in entries:
                 s = cfg.samples.index(sample)
                 sl = cfg.channel_slices[channel]
-                v = self.densities[dkey].values()
-                g[s, sl, :] = v / v.sum(axis=1, keepdims=True)
+                g[s, sl, :] = normalised_rows(self.densities[dkey].values())
                 mask[s, sl] = 1.0
             out[key] = {"migration": g, "mask": mask}
         return out
@@ -407,7 +188,8 @@ class redist_combined:
         self._unaffected = [1.0 - data[k]["mask"] for k in self.keys]
         for rw in self.rws:
             _ = rw.null_rates  # precompute kernels now, not in the first call
-        self._bound = [rw.bind(pdfconfig) for rw in self.rws]
+        # the one name -> slot -> theory-value map (built before pyhf sets the POI)
+        self.layout = ParameterLayout.from_pyhf(pdfconfig, {rw.name: rw for rw in self.rws})
         self._precompute()
         pyhf.events.subscribe("tensorlib_changed")(self._precompute)
 
@@ -419,14 +201,11 @@ class redist_combined:
 
     def _factors(self, pars: Any) -> Any:
         xp = self.xp
-        if xp is np:
-            parts = zip(self._bound, self.migration, self.unaffected)
-            return np.stack([m @ w(pars) + u for w, m, u in parts])
-        out = []
-        for rw, mig, unaff in zip(self.rws, self.migration, self.unaffected):
-            vals = rw.theory_values(lambda n: pars[self.config.par_slice(n)], xp)
-            w = rw.weights(vals, xp)
-            out.append(mig @ w + unaff)
+        values = self.layout.theory_values(pars, xp)
+        out = [
+            mig @ rw.weights(values[rw.name], xp) + unaff
+            for rw, mig, unaff in zip(self.rws, self.migration, self.unaffected)
+        ]
         return xp.stack(out)  # (n_mod, n_samples, n_bins)
 
     def apply(self, pars: Any) -> Any:

@@ -37,7 +37,7 @@ from __future__ import annotations
 import copy
 import itertools
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,7 +45,9 @@ import numpy as np
 import pyhf
 
 from .exceptions import PatchsetError, RedistError
+from .modifier import MODIFIER_TYPE
 from .reinterpret import ReinterpretedModel
+from .workspace import plain_spec, sample_paths, scale_sample
 
 __all__ = [
     "PatchsetError",
@@ -252,81 +254,29 @@ def plain_workspace(
 class _SampleScaler:
     """Reweighted samples of the plain workspace at any point, without rebuilding the workspace.
 
-    Applies the rule of :meth:`ReinterpretedModel.to_workspace` (nominal,
-    histosys and staterror/shapesys data scaled by the fit-bin factors) to the
-    original sample, and is checked against ``to_workspace`` at the reference
-    point when constructed.
+    The samples of :func:`redist.workspace.plain_spec` at unit factors, scaled per
+    point with :func:`redist.workspace.scale_sample` -- the rule
+    :meth:`ReinterpretedModel.to_workspace` applies -- plus the theory-nuisance
+    histosys modifiers of :func:`plain_workspace`.
     """
 
     def __init__(
-        self, rm: ReinterpretedModel, ref_spec: Mapping[str, Any], groups: Sequence[Any]
+        self, rm: ReinterpretedModel, keys: Iterable[tuple[str, str]], groups: Sequence[Any]
     ) -> None:
         self.rm = rm
         self.groups = list(groups)
-        self.ff_names = {f"{g.name}_eig{k}" for g in self.groups for k in range(len(g.parameters))}
-        self.orig = {
-            (ch["name"], s["name"]): s for ch in rm.spec["channels"] for s in ch["samples"]
-        }
-        self.template = {
-            (ch["name"], s["name"]): s for ch in ref_spec["channels"] for s in ch["samples"]
-        }
-
-    def sample(self, key: tuple[str, str], factors: np.ndarray, ff: list[dict[str, Any]]) -> dict[str, Any]:
-        tpl, orig = self.template[key], self.orig[key]
-        orig_mods = {(m["name"], m["type"]): m for m in orig["modifiers"]}
-        ff_mods = {m["name"]: m for m in ff}
-        out = {k: v for k, v in tpl.items() if k not in ("data", "modifiers")}
-        out["data"] = (np.asarray(orig["data"], float) * factors).tolist()
-        mods = []
-        for m in tpl["modifiers"]:
-            if m["type"] == "histosys" and m["name"] in self.ff_names:
-                mods.append(copy.deepcopy(ff_mods[m["name"]]))
-                continue
-            new = copy.deepcopy(m)
-            if m["type"] == "histosys":
-                od = orig_mods[(m["name"], m["type"])]["data"]
-                new["data"] = {
-                    k: (np.asarray(od[k], float) * factors).tolist() for k in ("hi_data", "lo_data")
-                }
-            elif m["type"] in ("staterror", "shapesys"):
-                od = orig_mods[(m["name"], m["type"])]["data"]
-                new["data"] = (np.asarray(od, float) * factors).tolist()
-            mods.append(new)
-        out["modifiers"] = mods
-        return out
+        unit = plain_spec(rm.spec, dict.fromkeys(keys, 1.0), drop_type=MODIFIER_TYPE)
+        self.unit = {(ch["name"], s["name"]): s for ch in unit["channels"] for s in ch["samples"]}
 
     def samples(self, point: Mapping[str, float]) -> dict[tuple[str, str], dict[str, Any]]:
         fac = self.rm.factors(point)
         ff = _ff_modifiers(self.rm, point, self.groups) if self.groups else {}
-        return {key: self.sample(key, f, ff.get(key, [])) for key, f in fac.items()}
-
-    def check(self, point: Mapping[str, float] | None) -> None:
-        """Compare with the validated reference workspace (to_workspace as source of truth)."""
-        for key, s in self.samples(dict(point or {})).items():
-            if not _close(s, self.template[key]):  # pragma: no cover - would be a redist bug
-                msg = f"internal error: scaled sample {key} differs from to_workspace()"
-                raise RedistError(msg)
-
-
-def _close(a: Any, b: Any) -> bool:
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(_close(a[k], b[k]) for k in a)
-    if isinstance(a, list) and isinstance(b, list):
-        if a and all(isinstance(v, (int, float)) for v in a):
-            return len(a) == len(b) and np.allclose(a, b, rtol=1e-12, atol=0.0)
-        return len(a) == len(b) and all(_close(x, y) for x, y in zip(a, b))
-    return bool(a == b)
-
-
-def _reweighted_paths(
-    spec: Mapping[str, Any], keys: set[tuple[str, str]]
-) -> dict[tuple[str, str], tuple[int, int]]:
-    out = {}
-    for i, ch in enumerate(spec["channels"]):
-        for j, s in enumerate(ch["samples"]):
-            if (ch["name"], s["name"]) in keys:
-                out[(ch["name"], s["name"])] = (i, j)
-    return out
+        out = {}
+        for key, f in fac.items():
+            s = scale_sample(self.unit[key], f)
+            s["modifiers"].extend(copy.deepcopy(ff.get(key, [])))
+            out[key] = s
+        return out
 
 
 def _replace_ops(
@@ -406,9 +356,8 @@ def make_patchset(
     keys = set(rm.factors(reference))
     groups = _ff_groups(rm, ff_histosys)
     ref_spec = dict(plain_workspace(rm, reference, ff_histosys=ff_histosys))
-    scaler = _SampleScaler(rm, ref_spec, groups)
-    scaler.check(reference)
-    paths = _reweighted_paths(ref_spec, keys)
+    scaler = _SampleScaler(rm, keys, groups)
+    paths = {k: v for k, v in sample_paths(ref_spec).items() if k in keys}
     bkg_spec = copy.deepcopy(ref_spec)
     if signal == "add":
         for i, j in sorted(paths.values(), reverse=True):

@@ -32,7 +32,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .exceptions import TheoryError, UnknownParameter
+from ._optional import has_module
+from .exceptions import MissingExternalCode, TheoryError, UnknownParameter
 from .theory import Kinematic, Parameter, Theory
 
 __all__ = ["MissingExternalCode", "PointwiseTheory", "import_external"]
@@ -40,13 +41,6 @@ __all__ = ["MissingExternalCode", "PointwiseTheory", "import_external"]
 #: Relative size of f(0) (compared with the largest probe value at the same
 #: node) above which the wrapped code is not a homogeneous quadratic form.
 _ZERO_TOLERANCE = 1e-12
-
-
-class MissingExternalCode(TheoryError, ImportError):
-    """An optional external physics code (EOS, flavio) is not installed."""
-
-    def __str__(self) -> str:
-        return str(self.args[0]) if self.args else ""
 
 
 def import_external(module: str, *, package: str, extra: str | None = None, note: str = "") -> ModuleType:
@@ -79,16 +73,18 @@ def import_external(module: str, *, package: str, extra: str | None = None, note
     2.0
     """
     hint = f"pip install 'redist[{extra}]'" if extra else f"pip install {package}"
+    suffix = f"; {note}" if note else ""
+    if not has_module(module):
+        msg = f"the {module!r} module (PyPI package {package!r}) is required here: {hint}{suffix}"
+        raise MissingExternalCode(msg)
     try:
         return importlib.import_module(module)
-    except ImportError as err:
-        msg = f"the {module!r} module (PyPI package {package!r}) is required here: {hint}"
-        cause: Exception = err
     except Exception as err:  # installed but broken (e.g. an incompatible dependency)
-        msg = f"the {module!r} module (PyPI package {package!r}) is installed but fails to import"
-        cause = err
-    msg += f"{'; ' + note if note else ''} ({type(cause).__name__}: {cause})"
-    raise MissingExternalCode(msg) from cause
+        msg = (
+            f"the {module!r} module (PyPI package {package!r}) is installed but fails to import"
+            f"{suffix} ({type(err).__name__}: {err})"
+        )
+        raise MissingExternalCode(msg) from err
 
 
 class PointwiseTheory(Theory):
@@ -190,9 +186,7 @@ class PointwiseTheory(Theory):
     def _probe(self, point: np.ndarray) -> np.ndarray:
         names = self.quadratic_in
         zero = dict.fromkeys(names, 0.0)
-        diag = []
-        for a in names:
-            diag.append(self._call(point, {**zero, a: 1.0}))
+        diag = [self._call(point, {**zero, n: 1.0}) for n in names]
         row = []
         for a, b in self.pairs:
             if a == b:
@@ -221,11 +215,11 @@ class PointwiseTheory(Theory):
             out[i] = self._probe(point)
         return out
 
-    def coefficients(self, values: Mapping[str, Any], xp: Any = np) -> Any:
+    def coefficients(self, values: Mapping[str, Any], xp: ModuleType = np) -> Any:
         """Monomials :math:`x_a x_b` (``a <= b``); traceable with ``xp`` = numpy or jax.numpy."""
         x = [values[n] for n in self.quadratic_in]
         return xp.stack([xp.asarray(x[a] * x[b]) for a, b in self.pairs])
 
-    def _rate(self, z: np.ndarray, values: Mapping[str, Any], xp: Any) -> Any:
+    def _rate(self, z: np.ndarray, values: Mapping[str, Any], xp: ModuleType) -> Any:
         vals = {n: float(values[n]) for n in self.quadratic_in}
         return np.array([self._call(point, vals) for point in z])

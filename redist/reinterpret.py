@@ -13,47 +13,33 @@ workspace that validates against pyhf's schema.
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pyhf
 
 from .density import JointDensity
 from .exceptions import ModelSpecError
-from .modifier import MODIFIER_TYPE, Reweighting, modifier_set, modifier_settings
+from .layout import ParameterLayout
+from .modifier import MODIFIER_TYPE, modifier_set, modifier_settings
+from .weights import Reweighting, fit_bin_factors
+from .workspace import drop_modifier_type, modifier_names, plain_spec
+from .workspace import prune as prune_modifiers
 
 __all__ = ["ReinterpretedModel", "reinterpret"]
 
 
-def _spec_of(workspace: Any) -> dict[str, Any]:
+def _spec_of(workspace: pyhf.Workspace | Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(workspace, pyhf.Workspace):
         return copy.deepcopy(dict(workspace))
     if isinstance(workspace, Mapping):
         return copy.deepcopy(dict(workspace))
     msg = f"workspace must be a pyhf.Workspace or a dict, got {type(workspace).__name__}"
     raise ModelSpecError(msg)
-
-
-def _prune(spec: dict[str, Any], prune: Sequence[str]) -> None:
-    found = set()
-    for ch in spec["channels"]:
-        for s in ch["samples"]:
-            keep = []
-            for m in s["modifiers"]:
-                if m["name"] in prune:
-                    found.add(m["name"])
-                else:
-                    keep.append(m)
-            s["modifiers"] = keep
-    missing = [p for p in prune if p not in found]
-    if missing:
-        msg = f"modifiers to prune not found in the workspace: {missing}"
-        raise ModelSpecError(msg)
-    for meas in spec.get("measurements", []):
-        cfg = meas["config"]
-        cfg["parameters"] = [p for p in cfg.get("parameters", []) if p["name"] not in prune]
 
 
 @dataclass
@@ -82,14 +68,27 @@ class ReinterpretedModel:
 
     def __post_init__(self) -> None:
         self._models: dict[str, pyhf.pdf.Model] = {}
+        self._layout: ParameterLayout | None = None
+
+    @property
+    def layout(self) -> ParameterLayout:
+        """The parameter layout: names, slots, bounds, inits, kinds and theory bindings.
+
+        Built once from the pyhf model's configuration and the reweightings; every
+        fit, scan, sampler and result of this model uses it.
+        """
+        if self._layout is None:
+            self._layout = ParameterLayout.from_pyhf(self.model.config, self.reweightings)
+        return self._layout
+
+    def with_poi(self, poi: str) -> ReinterpretedModel:
+        """The same likelihood with another parameter of interest (a new model object)."""
+        self.layout.check(poi)
+        return dataclasses.replace(self, poi=poi)
 
     def _base_workspace(self) -> pyhf.Workspace:
         """The workspace without redist modifiers (validated by pyhf's schema)."""
-        spec = copy.deepcopy(self.spec)
-        for ch in spec["channels"]:
-            for s in ch["samples"]:
-                s["modifiers"] = [m for m in s["modifiers"] if m["type"] != MODIFIER_TYPE]
-        return pyhf.Workspace(spec)
+        return pyhf.Workspace(drop_modifier_type(self.spec, MODIFIER_TYPE))
 
     @property
     def model(self) -> pyhf.pdf.Model:
@@ -128,38 +127,24 @@ class ReinterpretedModel:
         """Log L at a full parameter vector (model order)."""
         return self.model.logpdf(pyhf.tensorlib.astensor(pars), self.data)[0]
 
-    def init_pars(self, **values: float) -> np.ndarray:
-        """Suggested initial parameters, with scalar overrides by name."""
-        model = self.model
-        pars = np.array(model.config.suggested_init(), dtype=float)
-        for k, v in values.items():
-            if k not in model.config.par_map:
-                msg = f"model has no parameter {k!r}; parameters: {model.config.par_order}"
-                raise ModelSpecError(msg)
-            pars[model.config.par_slice(k)] = v
-        return pars
+    def init_pars(self, **values: npt.ArrayLike) -> np.ndarray:
+        """Suggested initial parameters with overrides by name (``layout.to_vector(values)``)."""
+        return self.layout.to_vector(values)
 
-    def physical_values(self, pars: Any) -> dict[str, float]:
+    def physical_values(self, pars: npt.ArrayLike) -> dict[str, float]:
         """Theory parameters (form factors in physical units) at a parameter vector."""
-        cfg = self.model.config
-        pars = np.asarray(pars, dtype=float)
-        out: dict[str, float] = {}
-        for rw in self.reweightings.values():
-            vals = rw.theory_values(lambda n: pars[cfg.par_slice(n)], np)
-            out.update({k: float(v) for k, v in vals.items()})
-        return out
+        return self.layout.physical_values(pars)
 
     def factors(self, point: Mapping[str, float] | None = None) -> dict[tuple[str, str], np.ndarray]:
         """Per-fit-bin template factors at a theory point (physical names), per (channel, sample)."""
-        out = {}
+        out: dict[tuple[str, str], np.ndarray] = {}
         for ch in self.spec["channels"]:
             for s in ch["samples"]:
                 for m in s["modifiers"]:
                     if m["type"] == MODIFIER_TYPE:
                         rw = self.reweightings[m["name"]]
                         dens = self.densities[m["data"]["density"]].values()
-                        w = rw.weights_at(point)
-                        f = (dens / dens.sum(axis=1, keepdims=True)) @ w
+                        f = fit_bin_factors(dens, rw.weights_at(point))
                         key = (ch["name"], s["name"])
                         out[key] = out.get(key, 1.0) * f
         return out
@@ -177,50 +162,18 @@ class ReinterpretedModel:
     def to_workspace(self, point: Mapping[str, float] | None = None) -> pyhf.Workspace:
         """Plain pyhf workspace with templates evaluated at a fixed theory point.
 
-        The nominal, histosys and absolute-uncertainty modifier data of each
-        reweighted sample are scaled by the fit-bin factors; the redist
-        modifier is removed, and so are theory nuisances (held at their
-        central values). The result validates against pyhf's schema.
+        The reweighted samples are scaled by their fit-bin factors with the one
+        sample-scaling rule, :func:`redist.workspace.scale_sample` (nominal, histosys,
+        staterror/shapesys data); the redist modifier is removed, and so are theory
+        nuisances (held at their central values). See :func:`redist.workspace.plain_spec`.
+        The result validates against pyhf's schema.
         """
-        fac = self.factors(point)
-        spec = copy.deepcopy(self.spec)
-        poi_fallback = None
-        for ch in spec["channels"]:
-            for s in ch["samples"]:
-                f = fac.get((ch["name"], s["name"]))
-                s["modifiers"] = [m for m in s["modifiers"] if m["type"] != MODIFIER_TYPE]
-                if f is None:
-                    continue
-                s["data"] = (np.asarray(s["data"]) * f).tolist()
-                for m in s["modifiers"]:
-                    if m["type"] == "histosys":
-                        for k in ("lo_data", "hi_data"):
-                            m["data"][k] = (np.asarray(m["data"][k]) * f).tolist()
-                    elif m["type"] in ("staterror", "shapesys"):
-                        m["data"] = (np.asarray(m["data"]) * f).tolist()
-                for m in s["modifiers"]:
-                    if m["type"] == "normfactor":
-                        poi_fallback = poi_fallback or m["name"]
-        for meas in spec["measurements"]:
-            names = {m["name"] for ch in spec["channels"] for s in ch["samples"] for m in s["modifiers"]}
-            cfg = meas["config"]
-            cfg["parameters"] = [p for p in cfg.get("parameters", []) if p["name"] in names]
-            if cfg["poi"] not in names:
-                if poi_fallback is None:
-                    # a plain workspace needs a POI: add a signal-strength normfactor fixed to 1
-                    poi_fallback = "mu_redist"
-                    for ch in spec["channels"]:
-                        for s in ch["samples"]:
-                            if (ch["name"], s["name"]) in fac:
-                                s["modifiers"].append(
-                                    {"name": poi_fallback, "type": "normfactor", "data": None}
-                                )
-                cfg["poi"] = poi_fallback
+        spec = plain_spec(self.spec, self.factors(point), drop_type=MODIFIER_TYPE)
         return pyhf.Workspace(spec)
 
 
 def reinterpret(
-    workspace: Any,
+    workspace: pyhf.Workspace | Mapping[str, Any],
     densities: Mapping[tuple[str, str], JointDensity],
     reweighting: Reweighting | Mapping[tuple[str, str], Reweighting],
     *,
@@ -261,7 +214,7 @@ def reinterpret(
     elif measurement not in meas_names:
         msg = f"no measurement {measurement!r}; have {meas_names}"
         raise ModelSpecError(msg)
-    _prune(spec, list(prune))
+    spec = prune_modifiers(spec, list(prune))
     if isinstance(reweighting, Reweighting):
         per_sample = {key: reweighting for key in densities}
     else:
@@ -293,7 +246,7 @@ def reinterpret(
         dens_keys[key] = dens
         samples[sname]["modifiers"].append({"name": rw.name, "type": MODIFIER_TYPE, "data": {"density": key}})
     meas = next(m for m in spec["measurements"] if m["name"] == measurement)
-    names = {m["name"] for ch in spec["channels"] for s in ch["samples"] for m in s["modifiers"]}
+    names = modifier_names(spec)
     exposed = [p for rw in rws.values() for p in rw.parameters]
     if poi is None:
         poi = meas["config"]["poi"]

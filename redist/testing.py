@@ -38,10 +38,12 @@ import contextlib
 import json
 import math
 from collections.abc import Iterator, Mapping, Sequence
+from types import ModuleType
 from typing import Any
 
 import numpy as np
 
+from ._optional import has_module, optional_import
 from .exceptions import ConformanceError, UnknownParameter
 from .kernels import BinKernel
 from .theory import Theory, available_theories, theory_from_spec
@@ -112,9 +114,8 @@ def _x64(jax: Any) -> Iterator[None]:
         with jax.enable_x64(True):
             yield
     else:  # jax < 0.5
-        from jax.experimental import enable_x64
-
-        with enable_x64():
+        experimental = optional_import("jax.experimental", purpose="jax checks")
+        with experimental.enable_x64():
             yield
 
 
@@ -209,7 +210,8 @@ def _check_antiderivative(theory: Theory, exact: Any, cols: np.ndarray, z: np.nd
     def slope(step: float) -> np.ndarray:
         up = np.asarray(exact(lo, zs + step), dtype=float)[:, cols]
         down = np.asarray(exact(lo, zs - step), dtype=float)[:, cols]
-        return (up - down) / (2 * step)
+        out: np.ndarray = (up - down) / (2 * step)
+        return out
 
     deriv = (4 * slope(h / 2) - slope(h)) / 3  # Richardson: O(h^4)
     phi = np.asarray(theory.basis(zs[:, None]), dtype=float)[:, cols]
@@ -259,17 +261,16 @@ def _check_basis(theory: Theory, z: np.ndarray, points: Sequence[Mapping[str, fl
 
 
 def _check_jax(theory: Theory, kernel: BinKernel, vals: Mapping[str, float]) -> bool:
-    try:
-        import jax
-        import jax.numpy as jnp
-    except ImportError:
+    if not has_module("jax"):
         return False
+    jax = optional_import("jax", purpose="the jax conformance check")
+    jnp = optional_import("jax.numpy", purpose="the jax conformance check")
     full = theory.resolve(vals)
     names = theory.parameter_names
     rng = np.random.default_rng(7)
     proj = rng.uniform(0.5, 1.5, int(kernel.inside.sum()))
 
-    def scalar(x: Any, xp: Any) -> Any:
+    def scalar(x: Any, xp: ModuleType) -> Any:
         v = {n: x[i] for i, n in enumerate(names)}
         rates = kernel.rates(v, xp)
         return xp.sum(xp.asarray(proj) * rates) / xp.sum(xp.asarray(proj) * ref)

@@ -39,6 +39,7 @@ def test_example_equals_demo_model(reference):
 def test_yaml_relative_paths_and_other_layouts(tmp_path, config, reference):
     """Copy the inputs next to a YAML config, in three different layouts, with relative paths."""
     yaml = pytest.importorskip("yaml")
+    pytest.importorskip("uproot")  # one layout is a ROOT file (io extra)
     _, dens, edges = belle2_data()
     (tmp_path / "data").mkdir()
     shutil.copy(resolve_path("package:data/belle2/combined_likelihood.json", "."), tmp_path / "data" / "ws.json")

@@ -15,7 +15,10 @@ import numpy as np
 import pyhf
 import pytest
 
-from redist.demo import SM_CVL, belle2_data, belle2_model, sentinel_split_workspace
+from redist.demo import belle2_data, belle2_model, sentinel_split_workspace
+from redist.theory import get_theory
+
+SM_CVL = get_theory("wet").reference_point()["cVL"]
 
 
 @pytest.fixture(scope="module")

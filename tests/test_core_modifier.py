@@ -10,25 +10,17 @@ import pytest
 from scipy.integrate import quad
 
 import redist
-from redist.demo import BELLE2_CUTOFF, SM_CVL, belle2_data, belle2_model
+from redist.demo import BELLE2_CUTOFF, belle2_data, belle2_model
 from redist.exceptions import ModelSpecError, UnknownParameter, ZeroNullRate
 from redist.modifier import Reweighting
 from redist.theory import Kinematic, Parameter
 
-jax = pytest.importorskip("jax")
-jax.config.update("jax_enable_x64", True)
+SM_CVL = redist.get_theory("wet").reference_point()["cVL"]
 
 
 @pytest.fixture(scope="module")
 def rm():
     return belle2_model()
-
-
-@pytest.fixture(autouse=True)
-def _numpy_backend():
-    pyhf.set_backend("numpy")
-    yield
-    pyhf.set_backend("numpy")
 
 
 def test_sm_point_reproduces_published_nominal_yields(rm):
@@ -64,7 +56,8 @@ def test_weights_equal_independent_quadrature(rm):
         assert w[j] == pytest.approx(num / den, rel=1e-10)
 
 
-def test_numpy_and_jax_logpdf_agree(rm):
+@pytest.mark.jax
+def test_numpy_and_jax_logpdf_agree(rm, jax):
     rng = np.random.default_rng(7)
     pars = rm.init_pars(cVL=10.0, cSL=3.0, cTL=5.0)
     ff = rm.model.config.par_slice("ff_BtoK_GKvD2018")
@@ -77,7 +70,8 @@ def test_numpy_and_jax_logpdf_agree(rm):
     assert np.isfinite(ref)
 
 
-def test_jax_grad_matches_finite_differences(rm):
+@pytest.mark.jax
+def test_jax_grad_matches_finite_differences(rm, jax):
     pyhf.set_backend("jax")
     model, data = rm.model, rm.data
     pars = rm.init_pars(cVL=10.0, cSL=3.0, cTL=5.0)

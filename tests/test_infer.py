@@ -11,13 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from redist.density import JointDensity
-from redist.exceptions import ModelSpecError, RedistError
-from redist.modifier import Reweighting
-from redist.reinterpret import reinterpret
-from redist.theory import get_theory
-
-pytest.importorskip("jax")
-
+from redist.exceptions import FileFormatError, ModelSpecError, RedistError
 from redist.infer import (
     FitResult,
     FormFactorNormal,
@@ -31,8 +25,11 @@ from redist.infer import (
     upper_limit,
 )
 from redist.infer.bayes import hpd_interval
+from redist.modifier import Reweighting
+from redist.reinterpret import reinterpret
+from redist.theory import get_theory
 
-SM_CVL = 6.613114906357177
+SM_CVL = get_theory("wet").reference_point()["cVL"]
 
 
 def toy_model(suffix="", bounds=(0.0, 20.0)):
@@ -93,6 +90,7 @@ def best(toy):
 
 
 # -- fits ------------------------------------------------------------------------------------
+@pytest.mark.jax
 def test_fit_all_theory_parameters_reports_flat_directions(best):
     assert best.converged
     # B -> K sees |cSL|^2 and |cTL|^2: at 0 on the bound the first derivative vanishes
@@ -104,6 +102,7 @@ def test_fit_all_theory_parameters_reports_flat_directions(best):
     assert set(best.at_limit) >= {"cSL", "cTL"}
 
 
+@pytest.mark.jax
 def test_fit_by_name_fixed_init_and_vectors(toy, best):
     res = fit(toy, fixed={"cSL": 0.0, "cTL": 0.0, "ff_BtoK_GKvD2018": None}, init={"cVL": 10.0})
     assert res.converged
@@ -120,10 +119,15 @@ def test_fit_by_name_fixed_init_and_vectors(toy, best):
         fit(toy, fixed={"ff_BtoK_GKvD2018": [0.0, 1.0]})
 
 
-def test_fit_result_json_roundtrip(best):
+def test_fit_result_json_roundtrip(toy, backend):
+    best = fit(toy, fixed={"cSL": 0.0, "cTL": 0.0}, fix_groups=True, backend=backend)
+    assert best.backend == backend and best.converged
     doc = json.loads(best.to_json())
     assert doc["parameter_names"] == best.parameter_names
     back = FitResult.from_dict(doc)
+    assert back.layout == best.layout and back.labels == best.labels
+    with pytest.raises(FileFormatError, match="layout"):
+        FitResult.from_dict({k: v for k, v in doc.items() if k != "layout"})
     np.testing.assert_array_equal(back.bestfit, best.bestfit)
     np.testing.assert_array_equal(back.covariance, best.covariance)
     assert back.values == best.values
@@ -137,6 +141,7 @@ def scan1d(toy):
     return scan(toy, {"cVL": np.linspace(4.0, 16.0, 25)}, fixed={"cSL": 0.0, "cTL": 0.0})
 
 
+@pytest.mark.jax
 def test_scan_1d_interval_matches_gaussian_and_fits(toy, scan1d):
     assert scan1d.converged.all()
     ref = fit(toy, fixed={"cSL": 0.0, "cTL": 0.0})
@@ -163,7 +168,6 @@ def test_delta_levels():
 
 @pytest.mark.dask
 def test_scan_2d_serial_equals_dask_and_contour(toy):
-    pytest.importorskip("distributed")
     from distributed import Client, LocalCluster
 
     pars = ["cVL:2:16:5", "cTL:0:12:4"]
@@ -210,7 +214,6 @@ def test_posterior_gaussian_limit_and_dask():
 
 @pytest.mark.dask
 def test_posterior_serial_equals_dask(toy):
-    pytest.importorskip("distributed")
     pri = {"cVL": Uniform(0, 20), "cSL": Uniform(0, 20), "cTL": Uniform(0, 20),
            "ff_BtoK_GKvD2018": FormFactorNormal()}
     kw = {"priors": pri, "n_samples": 100, "n_burn": 100, "n_chains": 4, "chains_per_task": 2}
@@ -230,6 +233,7 @@ def test_hpd_interval_normal():
 
 
 # -- combination -----------------------------------------------------------------------------
+@pytest.mark.jax
 def test_combination_of_independent_copies(toy):
     other = toy_model("_2")
     comb = combine([toy, other])
@@ -250,30 +254,74 @@ def test_combination_of_independent_copies(toy):
 
 
 # -- plots -----------------------------------------------------------------------------------
-def test_plots_return_artists(toy, best, scan1d):
-    mpl = pytest.importorskip("matplotlib")
-    mpl.use("Agg")
-    import matplotlib.pyplot as plt
+@pytest.fixture(scope="module")
+def numpy_best(toy):
+    return fit(toy, fixed={"cSL": 0.0, "cTL": 0.0}, fix_groups=True, backend="numpy")
 
-    from redist.infer.plot import plot_contour, plot_profile, plot_templates
 
-    fig, axes = plt.subplots(1, 3)
-    art = plot_profile(scan1d, ax=axes[0])
-    assert art.curve.get_xdata().size == 25 and len(art.levels) == 2
+def test_plots_show_the_results(toy, numpy_best):
+    """Every plot function draws what the result holds: data, labels and legend entries."""
+    from matplotlib.figure import Figure
+
+    from redist.infer import LimitResult, PosteriorResult
+    from redist.infer.plot import plot_contour, plot_limit, plot_posterior, plot_profile, plot_templates
+
+    best = numpy_best
+    lay = best.layout
+    axes = Figure().subplots(1, 5)
+    x = np.linspace(4.0, 16.0, 13)
+    conv = np.ones(13, bool)
+    conv[3] = False
+    s1 = ScanResult(parameters=["cVL"], indices=[lay.index("cVL")], grid=[x], twice_nll=(x - 10) ** 2 / 4 + 3,
+                    converged=conv, twice_nll_min=3.0, bestfit=best)  # fmt: skip
+    art = plot_profile(s1, ax=axes[0])
+    np.testing.assert_array_equal(art.curve.get_xdata(), x)
+    np.testing.assert_allclose(art.curve.get_ydata(), (x - 10) ** 2 / 4)
+    assert [ln.get_ydata()[0] for ln in art.levels] == pytest.approx([1.0, 3.841], abs=1e-3)
+    assert art.failed.get_xdata().tolist() == [x[3]] and art.failed.get_label() == "fit not converged"
+    assert axes[0].get_xlabel() == "cVL" and axes[0].get_ylabel() == r"$-2\Delta\ln L$"
+
     s2 = ScanResult(
-        parameters=["a", "b"], grid=[np.linspace(-2, 2, 21), np.linspace(-3, 3, 31)],
+        parameters=["a", "b"], indices=[lay.index("cVL"), lay.index("bkg_norm")],
+        grid=[np.linspace(-2, 2, 21), np.linspace(-3, 3, 31)],
         twice_nll=np.add.outer(np.linspace(-2, 2, 21) ** 2, (np.linspace(-3, 3, 31) / 1.5) ** 2),
         converged=np.ones((21, 31), bool), twice_nll_min=0.0, bestfit=best,
-    )
+    )  # fmt: skip
     c = plot_contour(s2, ax=axes[1], sm=(0.5, 0.5))
-    assert c.sm is not None and c.filled is not None
+    assert (axes[1].get_xlabel(), axes[1].get_ylabel()) == ("a", "b")
+    assert c.bestfit.get_xydata().tolist() == [[best.values["cVL"], best.values["bkg_norm"]]]
+    assert c.sm.get_xydata().tolist() == [[0.5, 0.5]] and c.sm.get_label() == "SM"
     # the 1-sigma 2-dof contour of a unit Gaussian in a and (b/1.5) is an ellipse
     line = s2.contour(0.6827, dof=2)[0]
     r2 = line[:, 0] ** 2 + (line[:, 1] / 1.5) ** 2
     assert np.allclose(r2, delta_level(0.6827, 2), rtol=0.05)
+
     t = plot_templates(toy, "SR", pars=best.bestfit, ax=axes[2])
-    assert len(t.stacks) == 2 and t.data is not None
-    plt.close(fig)
+    assert [p.get_label() for p in t.stacks] == ["bkg", "signal"] and axes[2].get_title() == "SR"
+    total = np.asarray(toy.model.expected_actualdata(best.bestfit))
+    np.testing.assert_allclose(t.stacks[-1].get_data().values, total, rtol=1e-12)
+    np.testing.assert_array_equal(t.data.lines[0].get_ydata(), [75.0, 80.0, 70.0, 55.0])
+
+    scan_values = np.linspace(0.5, 5.0, 10)
+    lim = LimitResult(parameter="cTL", cl=0.95, observed=3.0, expected=[1.0, 2.0, 3.0, 4.0, 5.0],
+                      scan=scan_values, cls_observed=np.exp(-scan_values),
+                      cls_expected=np.array([np.exp(-k * scan_values) for k in (0.5, 0.75, 1.0, 1.25, 1.5)]))  # fmt: skip
+    la = plot_limit(lim, ax=axes[3])
+    np.testing.assert_allclose(la.observed.get_ydata(), np.exp(-scan_values))
+    np.testing.assert_allclose(la.expected.get_ydata(), np.exp(-scan_values))
+    assert la.level.get_ydata()[0] == pytest.approx(0.05)
+    assert axes[3].get_xlabel() == "cTL" and axes[3].get_ylabel() == "CLs"
+    assert {la.band1.get_label(), la.band2.get_label()} == {r"expected $\pm 1\sigma$", r"expected $\pm 2\sigma$"}
+
+    samples = np.random.default_rng(2).normal(10.0, 1.0, (4000, 1))
+    post = PosteriorResult(labels=["cVL"], indices=[lay.index("cVL")], samples=samples,
+                           log_posterior=np.zeros(4000), acceptance=[0.3],
+                           summary={"cVL": {"mode": 10.1}}, map_point={"cVL": 10.0}, sampler="mh",
+                           bestfit=best)  # fmt: skip
+    pa = plot_posterior(post, "cVL", ax=axes[4])
+    assert pa.mode.get_xdata()[0] == 10.1 and axes[4].get_xlabel() == "cVL"
+    lo, hi = hpd_interval(samples[:, 0], 0.95)
+    np.testing.assert_allclose([pa.hpd.get_x(), pa.hpd.get_x() + pa.hpd.get_width()], [lo, hi])
 
 
 # -- CLI -------------------------------------------------------------------------------------
@@ -298,7 +346,7 @@ def test_cli_fit_scan_limit_sample(toy, tmp_path):
                                  "cTL=0", "--backend", "numpy", "--plot", str(png), "-o", str(out),
                                  "--no-progress"])
     assert r.exit_code == 0, r.output
-    assert png.stat().st_size > 1000
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"  # content: test_plots_show_the_results
     doc = json.loads(out.read_text())
     assert len(doc["twice_nll"]) == 7 and doc["intervals"]["0.6827"]
     r = runner.invoke(limit_cmd, [str(path), "--par", "cTL", "--scan", "1:20:5", "--fix", "cSL=0",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -63,9 +65,9 @@ def test_direct_rate_is_one_call_per_point(wrapped: tuple[WET, PointwiseTheory, 
                                wet.rate(q2, values), rtol=1e-12)  # fmt: skip
 
 
-def test_coefficients_are_jax_traceable(wrapped: tuple[WET, PointwiseTheory, Counting]) -> None:
-    jax = pytest.importorskip("jax")
-    jnp = pytest.importorskip("jax.numpy")
+@pytest.mark.jax
+def test_coefficients_are_jax_traceable(wrapped: tuple[WET, PointwiseTheory, Counting], jax: Any) -> None:
+    jnp = jax.numpy
     _, th, _ = wrapped
     kernel = BinKernel(th, [np.array([1.0, 3.0])])
     names = th.parameter_names

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 from importlib.resources import files
+from typing import Any
 
 import numpy as np
 import pytest
@@ -143,10 +144,10 @@ def test_kernel_sum_is_branching_ratio() -> None:
 
 
 # --- jax gradients vs finite differences ----------------------------------------------------
+@pytest.mark.jax
 @pytest.mark.parametrize("process", ["B+->K+nunu", "B0->K*0nunu"])
-def test_jax_gradient_every_parameter(process: str) -> None:
-    jax = pytest.importorskip("jax")
-    jnp = pytest.importorskip("jax.numpy")
+def test_jax_gradient_every_parameter(process: str, jax: Any) -> None:
+    jnp = jax.numpy
     th = WET(process)
     names = th.parameter_names
     assert len(names) == 10 + len(th.groups[0].parameters)

@@ -174,8 +174,8 @@ def test_kit_detects(cls: type[Theory], check: str) -> None:
         check_theory(cls())
 
 
-def test_kit_detects_untraceable_coefficients() -> None:
-    pytest.importorskip("jax")
+@pytest.mark.jax
+def test_kit_detects_untraceable_coefficients(jax: Any) -> None:
     with pytest.raises(ConformanceError, match="'jax'"):
         check_theory(_NotTraceable())
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from types import ModuleType
 from typing import Any, ClassVar
 
 import numpy as np
@@ -57,5 +58,5 @@ class CallableTheory(Theory):
         self.name = name  # type: ignore[misc]
         self.metadata = {"process": name, "basis": "user function"}
 
-    def _rate(self, z: np.ndarray, values: Mapping[str, Any], xp: Any) -> Any:
+    def _rate(self, z: np.ndarray, values: Mapping[str, Any], xp: ModuleType) -> Any:
         return self.function(z, **values)

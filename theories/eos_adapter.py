@@ -14,7 +14,7 @@ built, never again during a fit.
 
 Parameter names are those of :class:`theories.wet.WET` (``cVL``, ``cVL_im``,
 ...), EOS values are *full* coefficients with :math:`\alpha_e = 1/133`
-(SM: ``cVL = 6.613114906357177``). Form-factor parameters are fixed at the
+(SM: the reference point of :class:`theories.wet.WET`). Form-factor parameters are fixed at the
 EOS central values, or at the values given in ``eos_parameters``.
 
 * ``B0->K0nunu``: EOS's ``B->Knunu`` observable forces ``q=u``, so the B+ and
@@ -33,7 +33,9 @@ from typing import Any, ClassVar
 
 from redist.exceptions import TheoryError
 from redist.pointwise import PointwiseTheory, import_external
-from redist.theory import Kinematic, Parameter
+from redist.theory import Kinematic, Parameter, Setting
+
+from .wet import assign_complex
 
 __all__ = ["EOS_NAMES", "EOS_PROCESSES", "EOSTheory"]
 
@@ -88,8 +90,21 @@ class EOSTheory(PointwiseTheory):
         If the process is unknown or EOS rejects the set-up.
     """
 
-    name: ClassVar[str] = "eos"  # type: ignore[misc]
+    name: ClassVar[str] = "eos"
     version: ClassVar[str] = "1.0"
+    #: an alternative implementation of the WET processes: ``--theory auto`` picks ``wet``
+    auto_select: ClassVar[bool] = False
+
+    @classmethod
+    def settings_schema(cls) -> tuple[Setting, ...]:
+        """The process (one of :data:`EOS_PROCESSES`) and the constructor's other settings."""
+        rest = tuple(s for s in super().settings_schema() if s.name != "process")
+        return (Setting("process", "str", "B+->K+nunu", tuple(EOS_PROCESSES), "b -> s nu nu process",
+                        process=True), *rest)  # fmt: skip
+
+    def assign(self, name: str, value: complex) -> dict[str, float]:
+        """Complex coefficients as in :meth:`theories.wet.WET.assign` (``cX`` and ``cX_im``)."""
+        return assign_complex(self, name, value)
 
     def __init__(
         self,

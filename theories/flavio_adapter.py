@@ -20,7 +20,7 @@ in ``docs/physics.md`` section 1:
 
 with :math:`\mu = 4.8` GeV (flavio's ``bpll``/``bvll`` scale,
 :math:`\alpha_{fl}(4.8\,\text{GeV}) = 0.007569085`). The default ``cVL`` is
-flavio's SM value in this normalisation (6.5729, not EOS's 6.6131), so the
+flavio's SM value in this normalisation (6.5729, not the reference point of WET), so the
 default point reproduces flavio's SM prediction. Form factors and all other
 inputs are flavio's central values.
 
@@ -37,7 +37,9 @@ from typing import Any, ClassVar
 
 from redist.exceptions import TheoryError
 from redist.pointwise import PointwiseTheory, import_external
-from redist.theory import Kinematic, Parameter
+from redist.theory import Kinematic, Parameter, Setting
+
+from .wet import assign_complex
 
 __all__ = ["ALPHA_EOS", "FLAVIO_PROCESSES", "FlavioTheory"]
 
@@ -74,8 +76,21 @@ class FlavioTheory(PointwiseTheory):
         If the process is unknown.
     """
 
-    name: ClassVar[str] = "flavio"  # type: ignore[misc]
+    name: ClassVar[str] = "flavio"
     version: ClassVar[str] = "1.0"
+    #: an alternative implementation of the WET processes: ``--theory auto`` picks ``wet``
+    auto_select: ClassVar[bool] = False
+
+    @classmethod
+    def settings_schema(cls) -> tuple[Setting, ...]:
+        """The process (one of :data:`FLAVIO_PROCESSES`) and the constructor's other settings."""
+        rest = tuple(s for s in super().settings_schema() if s.name != "process")
+        return (Setting("process", "str", "B+->K+nunu", tuple(FLAVIO_PROCESSES), "b -> s nu nu process",
+                        process=True), *rest)  # fmt: skip
+
+    def assign(self, name: str, value: complex) -> dict[str, float]:
+        """Complex coefficients as in :meth:`theories.wet.WET.assign` (``cX`` and ``cX_im``)."""
+        return assign_complex(self, name, value)
 
     def __init__(self, process: str = "B+->K+nunu") -> None:
         if process not in FLAVIO_PROCESSES:

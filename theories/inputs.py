@@ -25,9 +25,11 @@ FORM_FACTOR_SETS: dict[str, tuple[str, str]] = {
 def eos_inputs() -> dict[str, Any]:
     """The parsed ``eos_inputs.json``."""
     text = files("theories").joinpath("eos_inputs.json").read_text(encoding="utf-8")
-    return json.loads(text)
+    doc: dict[str, Any] = json.loads(text)
+    return doc
 
 
 def sm() -> dict[str, Any]:
     """SM parameters (EOS WET model)."""
-    return eos_inputs()["sm_parameters_eos"]
+    out: dict[str, Any] = eos_inputs()["sm_parameters_eos"]
+    return out

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from types import ModuleType
 from typing import Any, ClassVar
 
 import numpy as np
@@ -50,6 +51,7 @@ class TwoBodyInvisible(Theory):
     name: ClassVar[str] = "two-body"
     version: ClassVar[str] = "1.0"
     has_basis: ClassVar[bool] = True
+    processes: ClassVar[tuple[str, ...]] = ("B+->K+X",)
 
     def __init__(self, m_X: float = 1.0, width: float = 1e-4, include_sm: bool = True) -> None:
         self._sm = WET("B+->K+nunu")
@@ -94,12 +96,12 @@ class TwoBodyInvisible(Theory):
         cols = [x] + ([np.full_like(x, np.nan)] if self.include_sm else [])
         return np.stack(cols, axis=-1)
 
-    def coefficients(self, values: Mapping[str, Any], xp: Any = np) -> Any:
+    def coefficients(self, values: Mapping[str, Any], xp: ModuleType = np) -> Any:
         """Coefficients of :meth:`basis`."""
         br = xp.asarray(values["BR_X"])
         return xp.stack([br, xp.ones_like(br)]) if self.include_sm else xp.stack([br])
 
-    def _rate(self, z: np.ndarray, values: Mapping[str, Any], xp: Any) -> Any:
+    def _rate(self, z: np.ndarray, values: Mapping[str, Any], xp: ModuleType) -> Any:
         return self.basis(z) @ self.coefficients(values, xp)
 
     def bin_integral(self, lo: float, hi: float, values: Mapping[str, Any]) -> float:

@@ -26,19 +26,31 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any, ClassVar
 
 import numpy as np
 
 from redist.exceptions import TheoryError
-from redist.theory import CorrelatedGroup, Kinematic, Parameter, Theory
+from redist.theory import CorrelatedGroup, Kinematic, Parameter, Setting, Theory
 
 from .inputs import FORM_FACTOR_SETS, eos_inputs, sm
 
-__all__ = ["BSZ2015", "PROCESSES", "SM_CVL", "WET"]
+__all__ = ["BSZ2015", "PROCESSES", "SM_CVL", "WET", "assign_complex"]
 
 SM_CVL = 6.613114906357177
 WILSON = ("cVL", "cVR", "cSL", "cSR", "cTL")
+
+
+def assign_complex(theory: Theory, name: str, value: complex) -> dict[str, float]:
+    """The WET convention for complex coefficients: ``cX`` holds the real, ``cX_im`` the imaginary part.
+
+    Used by :meth:`WET.assign` and by the adapters that share WET's parameter names.
+    """
+    if f"{name}_im" in theory.parameter_names:
+        v = complex(value)
+        return {name: v.real, f"{name}_im": v.imag}
+    return Theory.assign(theory, name, value)
 
 
 @dataclass(frozen=True)
@@ -93,7 +105,7 @@ class BSZ2015:
 
     def x(self, q2: np.ndarray) -> np.ndarray:
         """Expansion variable z(q²) - z(0)."""
-        return self.z(q2) - self.z(np.zeros(1))[0]
+        return np.asarray(self.z(q2) - self.z(np.zeros(1))[0], dtype=float)
 
     def pole(self, name: str, q2: np.ndarray) -> np.ndarray:
         """Pole factor 1/(1 - q²/m_R²)."""
@@ -122,7 +134,7 @@ class BSZ2015:
         """Form factor ``name`` at ``q2``."""
         a = self.alphas(name, values)
         x = self.x(q2)
-        return self.pole(name, q2) * (a[0] + a[1] * x + a[2] * x**2)
+        return np.asarray(self.pole(name, q2) * (a[0] + a[1] * x + a[2] * x**2), dtype=float)
 
 
 def _kallen(a: Any, b: Any, c: Any) -> Any:
@@ -145,7 +157,7 @@ class WET(Theory):
     >>> th = WET("B+->K+nunu")
     >>> f"{th.branching_ratio():.4e}"
     '4.5974e-06'
-    >>> f"{th.branching_ratio({'cVL': 6.613114906357177 + 3}):.3e}"
+    >>> f"{th.branching_ratio({'cVL': SM_CVL + 3}):.3e}"
     '9.715e-06'
     """
 
@@ -219,6 +231,29 @@ class WET(Theory):
         ff = "GKvD2018" if self.form_factors == "GKvD2018-Kstar" else self.form_factors
         return {"process": self.process, "form_factors": ff}
 
+    @classmethod
+    def settings_schema(cls) -> tuple[Setting, ...]:
+        """``process`` (one of :data:`PROCESSES`) and ``form_factors``."""
+        return (
+            Setting("process", "str", "B+->K+nunu", tuple(PROCESSES), "b -> s nu nu process", process=True),
+            Setting("form_factors", "str", "GKvD2018", ("GKvD2018", "HPQCD2022"),
+                    "BSZ2015 form-factor fit (HPQCD2022: B -> K only)"),
+        )  # fmt: skip
+
+    def reference_point(self) -> dict[str, float]:
+        """The SM: ``cVL`` = :data:`SM_CVL`, every other coefficient 0, central form factors."""
+        return self.defaults()
+
+    def assign(self, name: str, value: complex) -> dict[str, float]:
+        """``cX = a + bj`` sets the real parameters ``cX = a`` and ``cX_im = b``.
+
+        Examples
+        --------
+        >>> WET().assign("cSL", 1.5 + 0.5j)
+        {'cSL': 1.5, 'cSL_im': 0.5}
+        """
+        return assign_complex(self, name, value)
+
     # -- structure -------------------------------------------------------------
     def _build_terms(self) -> list[tuple[str, str, Any]]:
         """(Wilson combination, form factor, kinematic prefactor g(q2)) per term."""
@@ -252,7 +287,7 @@ class WET(Theory):
         q2 = np.asarray(z, dtype=float).reshape(-1)
         norm, lam = self._norm(q2)
         x = self.ff.x(q2)
-        cols = []
+        cols: list[np.ndarray] = []
         for _, ffname, g in self._terms:
             common = norm * g(q2, lam) * self.ff.pole(ffname, q2) ** 2
             cols.extend(common * x**p for p in range(5))
@@ -280,7 +315,7 @@ class WET(Theory):
                 out.append((self.ff.key(ffname, k), 1.0))
         return out
 
-    def coefficients(self, values: Mapping[str, Any], xp: Any = np) -> Any:
+    def coefficients(self, values: Mapping[str, Any], xp: ModuleType = np) -> Any:
         """Coefficients of :meth:`basis` (traceable with ``xp`` = numpy or jax.numpy).
 
         Term by term: ``|C_a +- C_b|^2`` times the coefficients of ``x^p`` in
@@ -300,7 +335,7 @@ class WET(Theory):
             return np.array(out, dtype=float)
         return xp.stack([xp.asarray(o) for o in out])
 
-    def _rate(self, z: np.ndarray, values: Mapping[str, Any], xp: Any) -> Any:
+    def _rate(self, z: np.ndarray, values: Mapping[str, Any], xp: ModuleType) -> Any:
         return self.basis(z) @ self.coefficients(values, xp)
 
     # -- direct formulas (independent of the basis expansion; used in tests) ---------
@@ -331,7 +366,7 @@ class WET(Theory):
                 )
                 * abs(C["cTL"]) ** 2
             )
-        return norm * br
+        return np.asarray(norm * br, dtype=float)
 
     def branching_ratio(
         self,

@@ -169,16 +169,11 @@ def limit(model: str, fix: tuple[str, ...], init: tuple[str, ...], fix_groups: b
                       fix_groups=fix_groups, backend=be)
     _emit(res.to_json(indent=1), output)
     if plot:
+        from redist.infer.plot import plot_limit
+
         plt = _figure()
         fig, ax = plt.subplots(figsize=(5, 4))
-        e = res.cls_expected
-        ax.fill_between(res.scan, e[0], e[4], color="yellow", label=r"expected $\pm 2\sigma$")
-        ax.fill_between(res.scan, e[1], e[3], color="limegreen", label=r"expected $\pm 1\sigma$")
-        ax.plot(res.scan, e[2], "k--", label="expected")
-        ax.plot(res.scan, res.cls_observed, "k-", label="observed")
-        ax.axhline(1 - cl, color="red")
-        ax.set_xlabel(par)
-        ax.set_ylabel("CLs")
+        plot_limit(res, ax=ax)
         ax.legend(fontsize=8)
         fig.tight_layout()
         fig.savefig(plot, dpi=120)

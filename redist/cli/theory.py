@@ -1,49 +1,52 @@
-"""``redist theory``: list theories, evaluate differential rates and branching ratios.
+"""``redist theory``: list and describe theories, evaluate differential rates and branching ratios.
+
+Works for every registered theory, built-in or plug-in: settings are parsed and
+checked against the theory's own schema (:meth:`redist.theory.Theory.settings_schema`),
+parameter assignments go through :meth:`redist.theory.Theory.assign`.
 
 Examples
 --------
 .. code-block:: console
 
     $ redist theory list
+    $ redist theory describe wet --setting process=B0->K*0nunu
     $ redist theory rate B+->K+nunu --q2 0.5,1,5 --set cVL=7 --set cSL=1.5+0.5j --json
     $ redist theory br B0->K*0nunu --set cTL=1 --q2-range 0,4 --json
-    $ redist theory br B+->K+X --option m_X=1.5 --set BR_X=10 --json
+    $ redist theory br B+->K+X --setting m_X=1.5 --set BR_X=10 --json
+    $ redist theory br B+->K+nunu --theory toy-plugin --setting q2_max=12 --set b=1
 
-``PROCESS`` is a process of the ``wet`` theory or ``B+->K+X`` (the ``two-body``
-theory); ``--theory`` picks another registered theory for the same process
-names (for instance ``eos`` or ``flavio``). Complex Wilson coefficients are
-written as Python complex literals (``1.5+0.5j``) and set ``cX`` and
-``cX_im``. ``--option KEY=VALUE`` passes a construction setting of the theory
-(``m_X``, ``width``, ``include_sm`` for the two-body model).
+``PROCESS`` selects the theory when ``--theory`` is ``auto`` (the one registered
+theory that describes it); with ``--theory NAME`` it is passed to the theory's
+process setting, checked against the processes it declares, or (for a theory
+that declares none) used as a label. ``--setting KEY=VALUE`` is a construction
+setting of the theory; ``--set NAME=VALUE`` a parameter value (complex literals
+such as ``1.5+0.5j`` where the theory accepts them). The old spellings
+``--option KEY=VALUE`` and ``--form-factors NAME`` still work and print a
+deprecation note.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import click
 import numpy as np
 
 from redist.exceptions import RedistError
-from redist.theory import Theory, available_theories, get_theory
+from redist.theory import (
+    Theory,
+    available_theories,
+    find_theories,
+    get_theory,
+    theory_processes,
+    theory_settings,
+)
 
 __all__ = ["theory"]
-
-#: process name of the two-body model
-TWO_BODY_PROCESS = "B+->K+X"
-
-
-def _wet_processes() -> list[str]:
-    from theories.wet import PROCESSES
-
-    return list(PROCESSES)
-
-
-def _processes() -> list[str]:
-    return [*_wet_processes(), TWO_BODY_PROCESS]
 
 
 def _floats(text: str, what: str) -> list[float]:
@@ -80,74 +83,106 @@ def _split(item: str, flag: str) -> tuple[str, str]:
 
 
 def _parameter_values(th: Theory, items: Sequence[str]) -> dict[str, float]:
-    """``--set`` items to parameter values; ``cX=a+bj`` sets ``cX`` and ``cX_im``."""
+    """``--set`` items to parameter values, through the theory's own :meth:`~Theory.assign`."""
     names = th.parameter_names
     out: dict[str, float] = {}
     for item in items:
         key, text = _split(item, "--set")
         if key not in names:
-            msg = f"theory {th.name!r} has no parameter {key!r}; valid parameters: {', '.join(names)}"
+            close = difflib.get_close_matches(key, names, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            msg = f"theory {th.name!r} has no parameter {key!r}{hint}; valid parameters: {', '.join(names)}"
             raise click.UsageError(msg)
-        val = _parse_value(key, text)
-        out[key] = val.real
-        if f"{key}_im" in names:
-            out[f"{key}_im"] = val.imag
-        elif val.imag != 0:
-            msg = f"--set {key}: parameter {key!r} is real, got the complex value {text!r}"
-            raise click.UsageError(msg)
+        try:
+            out.update(th.assign(key, _parse_value(key, text)))
+        except RedistError as err:
+            raise click.UsageError(f"--set {key}: {err}") from err
     return out
 
 
-def _option_value(text: str) -> Any:
-    low = text.lower()
-    if low in ("true", "false"):
-        return low == "true"
-    try:
-        return float(text)
-    except ValueError:
-        return text
+def _deprecated(old: str, new: str) -> None:
+    click.echo(f"redist theory: {old} is deprecated; use {new}", err=True)
 
 
-def _build(process: str, theory_name: str, form_factors: str | None,
-           options: Sequence[str]) -> Theory:  # fmt: skip
-    valid = _processes()
-    if process not in valid:
+def _choose_theory(process: str | None, theory_name: str) -> str:
+    known = available_theories()
+    if theory_name != "auto":
+        if theory_name not in known:
+            msg = f"unknown theory {theory_name!r}; valid theories: {', '.join(known)}"
+            raise click.UsageError(msg)
+        return theory_name
+    if process is None:
+        msg = "give a PROCESS or a theory with --theory NAME"
+        raise click.UsageError(msg)
+    found = find_theories(process)
+    if not found:
+        valid = list(dict.fromkeys(p for n in known for p in theory_processes(n)))
         msg = f"unknown process {process!r}; valid processes: {', '.join(valid)}"
         raise click.UsageError(msg)
-    settings: dict[str, Any] = {}
-    for item in options:
-        key, text = _split(item, "--option")
-        settings[key] = _option_value(text)
-    if theory_name == "auto":
-        theory_name = "two-body" if process == TWO_BODY_PROCESS else "wet"
-    if process != TWO_BODY_PROCESS:
-        settings["process"] = process
-    if form_factors is not None:
-        settings["form_factors"] = form_factors
-    known = available_theories()
-    if theory_name not in known:
-        msg = f"unknown theory {theory_name!r}; valid theories: {', '.join(known)}"
+    if len(found) > 1:
+        msg = f"process {process!r} is described by the theories {found}; pick one with --theory"
         raise click.UsageError(msg)
+    return found[0]
+
+
+def _build(
+    process: str | None,
+    theory_name: str,
+    settings_items: Sequence[str],
+    options: Sequence[str] = (),
+    form_factors: str | None = None,
+) -> Theory:
+    """Construct the theory from the command line, checking every setting against its schema."""
+    items = list(settings_items)
+    if options:
+        _deprecated("--option KEY=VALUE", "--setting KEY=VALUE")
+        items += list(options)
+    if form_factors is not None:
+        _deprecated("--form-factors NAME", "--setting form_factors=NAME")
+        items.append(f"form_factors={form_factors}")
+    name = _choose_theory(process, theory_name)
+    schema = {s.name: s for s in theory_settings(name)}
+    settings: dict[str, Any] = {}
     try:
-        th = get_theory(theory_name, **settings)
-    except TypeError as err:  # a setting the factory does not take
-        msg = f"theory {theory_name!r} does not accept the settings {sorted(settings)}: {err}"
-        raise click.UsageError(msg) from err
+        for item in items:
+            key, text = _split(item, "--setting")
+            if key not in schema:
+                close = difflib.get_close_matches(key, list(schema), n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                valid = ", ".join(schema) or "(none)"
+                msg = f"theory {name!r} has no setting {key!r}{hint}; valid settings: {valid}"
+                raise click.UsageError(msg)
+            settings[key] = schema[key].parse(text)
+        proc = next((s for s in schema.values() if s.process), None)
+        declared = theory_processes(name)
+        if process is not None and proc is not None:
+            value = proc.parse(process)
+            if settings.setdefault(proc.name, value) != value:
+                msg = f"PROCESS {process!r} contradicts --setting {proc.name}={settings[proc.name]}"
+                raise click.UsageError(msg)
+        elif process is not None and declared and process not in declared:
+            msg = f"theory {name!r} describes {', '.join(declared)}, not {process!r}"
+            raise click.UsageError(msg)
+        th = get_theory(name, **settings)
     except RedistError as err:
-        raise click.ClickException(str(err)) from err
+        raise click.UsageError(str(err)) from err
+    except TypeError as err:  # a factory whose signature differs from its declared schema
+        msg = f"theory {name!r} does not accept the settings {sorted(settings)}: {err}"
+        raise click.UsageError(msg) from err
     if len(th.kinematics) != 1:
-        msg = f"theory {theory_name!r} is not differential in one variable (q2)"
+        msg = f"theory {name!r} is differential in {len(th.kinematics)} variables; rate and br need one"
         raise click.UsageError(msg)
     return th
 
 
-def _branching_ratio(th: Theory, values: dict[str, float], q2_range: tuple[float, float]) -> float:
-    if hasattr(th, "branching_ratio"):
-        return float(th.branching_ratio(values, q2_range))
+def _branching_ratio(th: Theory, values: dict[str, float], z_range: tuple[float, float]) -> float:
+    br = getattr(th, "branching_ratio", None)
+    if br is not None:
+        return float(br(values, z_range))
     from redist.kernels import BinKernel
 
     k = th.kinematics[0]
-    lo, hi = max(q2_range[0], k.low), min(q2_range[1], k.high)
+    lo, hi = max(z_range[0], k.low), min(z_range[1], k.high)
     if hi <= lo:
         return 0.0
     kernel = BinKernel(th, [np.linspace(lo, hi, 129)])
@@ -155,19 +190,22 @@ def _branching_ratio(th: Theory, values: dict[str, float], q2_range: tuple[float
 
 
 _common = [
-    click.argument("process"),
-    click.option("--set", "sets", multiple=True, metavar="NAME=VALUE",
-                 help="Parameter value; complex literals like 1.5+0.5j set NAME and NAME_im."),
-    click.option("--option", "options", multiple=True, metavar="KEY=VALUE",
-                 help="Construction setting of the theory (e.g. m_X=1.5 for B+->K+X)."),
-    click.option("--form-factors", default=None, help="Form-factor set (wet: GKvD2018, HPQCD2022)."),
+    click.argument("process", required=False),
     click.option("--theory", "theory_name", default="auto", show_default=True,
-                 help="Registered theory to use (auto: wet, or two-body for B+->K+X)."),
+                 help="Registered theory (auto: the one that describes PROCESS)."),
+    click.option("--setting", "settings", multiple=True, metavar="KEY=VALUE",
+                 help="Construction setting of the theory (see `redist theory describe NAME`)."),
+    click.option("--set", "sets", multiple=True, metavar="NAME=VALUE",
+                 help="Parameter value; complex literals like 1.5+0.5j where the theory has them."),
+    click.option("--option", "options", multiple=True, metavar="KEY=VALUE", hidden=True,
+                 help="Deprecated spelling of --setting."),
+    click.option("--form-factors", default=None, hidden=True,
+                 help="Deprecated: --setting form_factors=NAME."),
     click.option("--json", "as_json", is_flag=True, help="Print JSON."),
 ]  # fmt: skip
 
 
-def _with_common(f: Any) -> Any:
+def _with_common(f: Callable[..., Any]) -> Callable[..., Any]:
     for deco in reversed(_common):
         f = deco(f)
     return f
@@ -181,46 +219,84 @@ def theory() -> None:
 @theory.command(name="list")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def list_(as_json: bool) -> None:
-    """List registered theories and the process names accepted by `rate` and `br`."""
-    names, procs = available_theories(), _processes()
+    """List registered theories and the processes each describes."""
+    names = available_theories()
+    by_theory = {n: list(theory_processes(n)) for n in names}
+    procs = list(dict.fromkeys(p for n in names for p in by_theory[n]))
     if as_json:
-        click.echo(json.dumps({"theories": names, "processes": procs}))
+        click.echo(json.dumps({"theories": names, "processes": procs, "by_theory": by_theory}))
         return
     click.echo("theories:  " + ", ".join(names))
     click.echo("processes: " + ", ".join(procs))
+    for n in names:
+        click.echo(f"  {n:<12} {', '.join(by_theory[n]) or '(no process declared)'}")
+
+
+@theory.command()
+@click.argument("name")
+@click.option("--setting", "settings", multiple=True, metavar="KEY=VALUE", help="Construction setting.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def describe(name: str, settings: tuple[str, ...], as_json: bool) -> None:
+    """Settings, processes, parameters, groups and kinematics of the theory NAME."""
+    th = _build(None, name, settings)
+    d = th.describe()
+    if as_json:
+        click.echo(json.dumps(d.to_dict()))
+        return
+    click.echo(f"{d.name} v{d.version}: {d.metadata.get('basis', '')}")
+    click.echo("settings:")
+    for s in d.settings_schema:
+        choices = f" (one of {', '.join(map(str, s.choices))})" if s.choices else ""
+        click.echo(f"  {s.name:<16} {s.type:<6} = {d.settings.get(s.name, s.default)!r}{choices}")
+    click.echo("processes: " + (", ".join(d.processes) or "(none declared)"))
+    click.echo("parameters:")
+    for p in d.parameters:
+        kind = "" if p.linear else "  [non-linear]"
+        line = f"  {p.name:<12} default {p.default:<12.6g} bounds {list(p.bounds)}  {p.description}"
+        click.echo(line + kind)
+    for g in d.groups:
+        click.echo(f"group {g.name}: {len(g.parameters)} correlated parameters")
+    for k in d.kinematics:
+        click.echo(f"kinematic {k.name} in [{k.low:g}, {k.high:g}] {k.unit}")
+
+
+def _label(process: str | None, th: Theory) -> str:
+    return process or str(th.metadata.get("process", th.name))
 
 
 @theory.command()
 @_with_common
-@click.option("--q2", "q2", required=True, help="Comma-separated q2 values in GeV^2.")
-def rate(process: str, sets: tuple[str, ...], options: tuple[str, ...], form_factors: str | None,
-         theory_name: str, as_json: bool, q2: str) -> None:  # fmt: skip
-    """Differential branching ratio dBR/dq2 of PROCESS at the given q2 values."""
-    th = _build(process, theory_name, form_factors, options)
+@click.option("--q2", "q2", required=True, help="Comma-separated values of the kinematic variable.")
+def rate(process: str | None, theory_name: str, settings: tuple[str, ...], sets: tuple[str, ...],
+         options: tuple[str, ...], form_factors: str | None, as_json: bool, q2: str) -> None:  # fmt: skip
+    """Differential rate of PROCESS at the given points of its kinematic variable."""
+    th = _build(process, theory_name, settings, options, form_factors)
     values = _parameter_values(th, sets)
     points = _floats(q2, "--q2")
     try:
         out = th.rate(np.asarray(points), values)
     except RedistError as err:
         raise click.ClickException(str(err)) from err
-    result = {"process": process, "q2": points, "dBR_dq2": [float(x) for x in out]}
+    k = th.kinematics[0]
+    result = {"process": _label(process, th), k.name: points, f"dBR_d{k.name}": [float(x) for x in out]}
     if as_json:
         click.echo(json.dumps(result))
         return
-    click.echo(f"{process}  ({th.name})")
-    click.echo(f"{'q2 [GeV^2]':>12}  {'dBR/dq2 [GeV^-2]':>18}")
-    for x, r in zip(points, result["dBR_dq2"]):
-        click.echo(f"{x:12.6g}  {r:18.10e}")
+    click.echo(f"{_label(process, th)}  ({th.name})")
+    click.echo(f"{k.name + ' [' + k.unit + ']':>12}  {'dBR/d' + k.name:>18}")
+    for x, r in zip(points, out):
+        click.echo(f"{x:12.6g}  {float(r):18.10e}")
 
 
 @theory.command()
 @_with_common
 @click.option("--q2-range", default=None, metavar="LOW,HIGH",
-              help="Integration range in GeV^2 (default: the full physical range).")  # fmt: skip
-def br(process: str, sets: tuple[str, ...], options: tuple[str, ...], form_factors: str | None,
-       theory_name: str, as_json: bool, q2_range: str | None) -> None:  # fmt: skip
-    """Branching ratio of PROCESS, integrated over q2."""
-    th = _build(process, theory_name, form_factors, options)
+              help="Integration range (default: the full physical range).")  # fmt: skip
+def br(process: str | None, theory_name: str, settings: tuple[str, ...], sets: tuple[str, ...],
+       options: tuple[str, ...], form_factors: str | None, as_json: bool,
+       q2_range: str | None) -> None:  # fmt: skip
+    """Branching ratio of PROCESS: the rate integrated over its kinematic variable."""
+    th = _build(process, theory_name, settings, options, form_factors)
     values = _parameter_values(th, sets)
     k = th.kinematics[0]
     rng = (k.low, k.high)
@@ -234,7 +310,8 @@ def br(process: str, sets: tuple[str, ...], options: tuple[str, ...], form_facto
         value = _branching_ratio(th, values, rng)
     except RedistError as err:
         raise click.ClickException(str(err)) from err
+    label = _label(process, th)
     if as_json:
-        click.echo(json.dumps({"process": process, "BR": value}))
+        click.echo(json.dumps({"process": label, "BR": value}))
         return
-    click.echo(f"BR({process}) = {value:.6e}  (q2 in [{rng[0]:g}, {rng[1]:g}] GeV^2, {th.name})")
+    click.echo(f"BR({label}) = {value:.6e}  ({k.name} in [{rng[0]:g}, {rng[1]:g}] {k.unit}, {th.name})")

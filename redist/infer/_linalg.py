@@ -12,17 +12,17 @@ from typing import Any
 
 import numpy as np
 
+from .._optional import has_module, optional_import
+
 __all__ = ["eigh"]
 
 
 @lru_cache(maxsize=1)
 def _jax_eigh() -> Any:
-    try:
-        import jax
-        import jax.numpy as jnp
-    except ImportError:
+    if not has_module("jax"):
         return None
-    return jax.jit(jnp.linalg.eigh)
+    jax = optional_import("jax", purpose="eigh")
+    return jax.jit(optional_import("jax.numpy", purpose="eigh").linalg.eigh)
 
 
 def eigh(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -31,9 +31,8 @@ def eigh(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     f = _jax_eigh()
     if f is None or a.shape[0] < 8:
         return np.linalg.eigh(a)
-    import jax
-
-    if not jax.config.jax_enable_x64:  # only trust XLA in double precision
+    jax = optional_import("jax", purpose="eigh")
+    if not jax.config.read("jax_enable_x64"):  # only trust XLA in double precision
         return np.linalg.eigh(a)
     w, v = f(a)
     return np.asarray(w), np.asarray(v)

@@ -29,7 +29,10 @@ from typing import Any
 import numpy as np
 import pyhf
 
+from .._optional import has_module
 from ..exceptions import BackendError, JaxUnavailableWarning
+from ..layout import ParameterLayout
+from ..typing import ModelLike
 
 __all__ = [
     "BackendError",
@@ -47,11 +50,7 @@ _LOCK = threading.RLock()  # pyhf's backend is global state: guard switching and
 
 def jax_available() -> bool:
     """Whether jax can be imported."""
-    try:
-        import jax  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    return has_module("jax")
 
 
 def resolve_backend(backend: str) -> str:
@@ -103,12 +102,19 @@ def pyhf_backend(name: str) -> Iterator[None]:
             pyhf.set_backend(old_t, old_o)
 
 
-def _pyhf_model(model: Any, backend: str) -> Any:
+def _pyhf_model(model: ModelLike, backend: str) -> Any:
     """The pyhf model for a backend (a ReinterpretedModel builds one per backend)."""
     if isinstance(model, pyhf.pdf.Model):
         return model
     with pyhf_backend(backend):
         return model.model
+
+
+def layout_of(model: ModelLike) -> ParameterLayout:
+    """The parameter layout of a model (a plain pyhf model gets one from its config)."""
+    if isinstance(model, pyhf.pdf.Model):
+        return ParameterLayout.from_pyhf(model.config)
+    return model.layout
 
 
 class Objective:
@@ -120,6 +126,10 @@ class Objective:
         Model built for ``backend`` (for jax: built while pyhf's backend was jax).
     backend : {"jax", "numpy"}
         Computation backend.
+    data : array_like, optional
+        The model's own data (main + auxiliary), if it has any.
+    layout : ParameterLayout, optional
+        The model's parameter layout (default: built from ``model.config``).
 
     Attributes
     ----------
@@ -127,14 +137,14 @@ class Objective:
         Number of value, gradient (value-and-gradient) and Hessian evaluations so far.
     """
 
-    def __init__(self, model: Any, backend: str, data: Any = None, groups: Any = ()) -> None:
-        from ._model import ParameterSpace
-
+    def __init__(
+        self, model: Any, backend: str, data: Any = None, layout: ParameterLayout | None = None
+    ) -> None:
         self.model = model
         self.backend = backend
         cfg = model.config
         self.npars: int = cfg.npars
-        self.space = ParameterSpace(cfg, groups)
+        self.layout = layout if layout is not None else ParameterLayout.from_pyhf(cfg)
         self.data: np.ndarray | None = None if data is None else np.asarray(data, dtype=float)
         self.nfcn = 0
         self.ngrad = 0
@@ -257,8 +267,9 @@ class Objective:
         p = np.asarray(pars, dtype=float)
         d = np.asarray(data, dtype=float)
         if self.backend == "jax":
-            h = np.asarray(self._compile_hessian()(p, d))
-            return 0.5 * (h + h.T)
+            h = np.asarray(self._compile_hessian()(p, d), dtype=float)
+            sym: np.ndarray = 0.5 * (h + h.T)
+            return sym
         return self._fd_hessian(p, d)
 
     def _fd_hessian(self, p: np.ndarray, d: np.ndarray) -> np.ndarray:
@@ -289,13 +300,14 @@ def _forget(key: int) -> None:
     _CACHE.pop(key, None)
 
 
-def objective(model: Any, backend: str = "auto") -> Objective:
+def objective(model: ModelLike, backend: str = "auto") -> Objective:
     """The (cached) compiled objective of a model.
 
     Parameters
     ----------
-    model : ReinterpretedModel or pyhf.pdf.Model
-        The likelihood. A plain pyhf model is used with its own backend's arrays.
+    model : ModelLike
+        The likelihood (:class:`~redist.reinterpret.ReinterpretedModel`, a combination,
+        or a plain pyhf model, used with its own backend's arrays).
     backend : {"auto", "jax", "numpy"}
         ``"auto"`` uses jax when it is installed.
 
@@ -304,8 +316,6 @@ def objective(model: Any, backend: str = "auto") -> Objective:
     Objective
         Compiled once per (model, backend) and reused afterwards.
     """
-    from ._model import theory_group_names
-
     backend = resolve_backend(backend)
     with _LOCK:
         key = id(model)
@@ -318,7 +328,5 @@ def objective(model: Any, backend: str = "auto") -> Objective:
             if not isinstance(model, pyhf.pdf.Model):
                 with pyhf_backend("numpy"):
                     data = np.asarray(model.data, dtype=float)
-            per[backend] = Objective(
-                _pyhf_model(model, backend), backend, data, theory_group_names(model)
-            )
+            per[backend] = Objective(_pyhf_model(model, backend), backend, data, layout_of(model))
         return per[backend]

@@ -32,10 +32,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
+from .._optional import optional_import
 from ..exceptions import ModelSpecError
+from ..layout import ParameterKind
+from ..typing import FixedValues, ModelLike, ParameterValues
 from ._objective import Objective, objective
-from .mle import FitResult, _finite, fit, resolve_data
+from ._tasks import ObjectiveHandle, dask_client, json_dict
+from .mle import FitResult, fit, resolve_data, start_and_mask
 
 __all__ = [
     "FormFactorNormal",
@@ -154,7 +159,10 @@ class PosteriorResult:
     Attributes
     ----------
     labels : list of str
-        Labels of the sampled components (columns of :attr:`samples`).
+        Display labels of the sampled components (columns of :attr:`samples`).
+    indices : list of int
+        Positions of the sampled components in the parameter vector
+        (``bestfit.layout``).
     samples : numpy.ndarray
         Post-burn-in, thinned samples of all chains, shape ``(n, len(labels))``.
     log_posterior : numpy.ndarray
@@ -172,6 +180,7 @@ class PosteriorResult:
     """
 
     labels: list[str]
+    indices: list[int]
     samples: np.ndarray = field(repr=False)
     log_posterior: np.ndarray = field(repr=False)
     acceptance: list[float]
@@ -180,17 +189,19 @@ class PosteriorResult:
     sampler: str
     bestfit: FitResult = field(repr=False)
 
-    def column(self, label: str) -> np.ndarray:
-        """Samples of one component."""
-        if label not in self.labels:
-            msg = f"{label!r} was not sampled; sampled: {self.labels[:20]}"
+    def column(self, name: str, component: int | None = None) -> np.ndarray:
+        """Samples of a scalar parameter, or of ``component`` of a vector parameter."""
+        i = self.bestfit.layout.index(name, component)
+        if i not in self.indices:
+            msg = f"{self.bestfit.layout.labels[i]!r} was not sampled (it is fixed)"
             raise ModelSpecError(msg)
-        return self.samples[:, self.labels.index(label)]
+        return self.samples[:, self.indices.index(i)]
 
     def to_dict(self, *, with_samples: bool = False) -> dict[str, Any]:
         """JSON-ready dictionary (samples only if asked)."""
         d: dict[str, Any] = {
             "labels": self.labels,
+            "indices": self.indices,
             "n_samples": int(self.samples.shape[0]),
             "acceptance": self.acceptance,
             "summary": self.summary,
@@ -201,7 +212,7 @@ class PosteriorResult:
         if with_samples:
             d["samples"] = self.samples
             d["log_posterior"] = self.log_posterior
-        return _finite(d)
+        return json_dict(d)
 
     def to_json(self, **kwargs: Any) -> str:
         """JSON string of :meth:`to_dict` (without samples)."""
@@ -309,21 +320,19 @@ def _run_group(
     thin: int,
     seeds: Sequence[np.random.SeedSequence],
 ) -> tuple[np.ndarray, np.ndarray, list[float]]:
-    from .scan import _Handle
-
-    obj = handle.resolve() if isinstance(handle, _Handle) else handle
+    obj = handle.resolve() if isinstance(handle, ObjectiveHandle) else handle
     logp = _LogPosterior(obj, data, base, free, priors, bounds)
     return _mh_chains(logp, x0, cov, n_steps, n_burn, thin, seeds)
 
 
 def sample(
-    model: Any,
+    model: ModelLike,
     *,
     priors: Mapping[str, Prior] | None = None,
-    fixed: Mapping[str, Any] | Sequence[str] | None = None,
+    fixed: FixedValues | None = None,
     fix_groups: bool = False,
     fix_nuisances: bool = False,
-    init: Mapping[str, Any] | None = None,
+    init: ParameterValues | None = None,
     summarize: Sequence[str] | None = None,
     n_samples: int = 5000,
     n_burn: int = 2000,
@@ -332,7 +341,7 @@ def sample(
     sampler: str = "mh",
     seed: int = 0,
     backend: str = "auto",
-    data: Any = None,
+    data: npt.ArrayLike | None = None,
     dask: Any = None,
     chains_per_task: int = 4,
 ) -> PosteriorResult:
@@ -340,7 +349,7 @@ def sample(
 
     Parameters
     ----------
-    model : ReinterpretedModel or pyhf.pdf.Model
+    model : ModelLike
         The likelihood.
     priors : mapping, optional
         ``name -> Prior`` for scalar parameters; unconstrained parameters default to
@@ -376,37 +385,36 @@ def sample(
     PosteriorResult
     """
     obj = objective(model, backend)
-    space = obj.space
+    layout = obj.layout
     d = resolve_data(obj, data)
     priors = dict(priors or {})
     best = fit(model, fixed=fixed, fix_groups=fix_groups, init=init, backend=obj.backend, data=d)
-    x0 = space.start(init)
-    mask = space.fixed_mask(x0, fixed, fix_groups=fix_groups)
-    bounds = space.bounds.copy()
+    x0, mask = start_and_mask(layout, init, fixed, fix_groups)
+    bounds = layout.bounds.copy()
     prior_idx: dict[int, Prior] = {}
     for name, pr in priors.items():
+        entry = layout.check(name)
         if isinstance(pr, FormFactorNormal):
-            if not space.constrained.get(name.split("[")[0], False):
+            if entry.constraint is None:
                 msg = f"FormFactorNormal prior on {name!r}: the model does not constrain it"
                 raise ModelSpecError(msg)
             continue
-        i = space.index(name)
-        if space.constrained.get(space.labels[i].split("[")[0], False):
+        if entry.constraint is not None:
             msg = (
                 f"parameter {name!r} is constrained by the model; its prior is that constraint "
                 "(use FormFactorNormal() or leave it out)"
             )
             raise ModelSpecError(msg)
+        i = layout.index(name)
         lo, hi = pr.support()
         bounds[i] = [max(lo, bounds[i][0]), min(hi, bounds[i][1])]
         prior_idx[i] = pr
     if fix_nuisances:
-        theory = {space.index(n) for n in priors if not isinstance(priors[n], FormFactorNormal)}
-        keep = set(theory)
-        for g in space.groups:
-            sl = space.slices[g]
+        keep = set(prior_idx)
+        for g in layout.names_of(ParameterKind.THEORY_GROUP):
+            sl = layout.slice(g)
             keep.update(range(sl.start, sl.stop))
-        for i in range(space.npars):
+        for i in range(layout.size):
             if i not in keep:
                 mask[i] = True
     base = np.where(mask, x0, best.bestfit)
@@ -425,13 +433,9 @@ def sample(
     lam, vec = np.linalg.eigh(0.5 * (cov + cov.T))
     cov = (vec * np.clip(lam, 1e-10 * lam.max(), None)) @ vec.T
     ss = np.random.SeedSequence(seed)
-    labels = [space.labels[i] for i in free]
+    labels = [layout.labels[i] for i in free]
     if sampler == "emcee":
-        try:
-            import emcee
-        except ImportError as err:
-            msg = "sampler='emcee' needs the mcmc extra: pip install 'redist[mcmc]'"
-            raise ModelSpecError(msg) from err
+        emcee = optional_import("emcee", purpose="sampler='emcee'", extra="mcmc")
         nw = max(n_chains, 2 * free.size + 2)
         logp = _LogPosterior(obj, d, base, free, pri, fb)
         rng = np.random.default_rng(ss)
@@ -452,10 +456,8 @@ def sample(
         if dask is None or dask is False:
             parts = [_run_group(obj, *args, g) for g in groups]
         else:
-            from .scan import _dask_client, _Handle
-
-            client, close = _dask_client(dask)
-            handle = _Handle(model, obj)
+            client, close = dask_client(dask)
+            handle = ObjectiveHandle(model, obj)
             try:
                 futs = [client.submit(_run_group, handle, *args, g, pure=False) for g in groups]
                 parts = client.gather(futs)
@@ -469,13 +471,17 @@ def sample(
         msg = f"unknown sampler {sampler!r}; use 'mh' or 'emcee'"
         raise ModelSpecError(msg)
     names = list(summarize or [n for n in priors if not isinstance(priors[n], FormFactorNormal)]
-                 or [space.poi])
+                 or ([layout.poi] if layout.poi else []))
+    column = {int(i): j for j, i in enumerate(free)}
     summary = {}
+    sampled = []
     for n in names:
-        if n not in labels:
+        i = layout.index(n)
+        if i not in column:
             continue
-        col = xs[:, labels.index(n)]
-        j = labels.index(n)
+        j = column[i]
+        sampled.append((n, j))
+        col = xs[:, j]
         summary[n] = {
             "mode": marginal_mode(col, (fb[j, 0], fb[j, 1])),
             "mean": float(col.mean()),
@@ -486,11 +492,12 @@ def sample(
     k = int(np.argmax(lps))
     return PosteriorResult(
         labels=labels,
+        indices=[int(i) for i in free],
         samples=xs,
         log_posterior=lps,
         acceptance=acceptance,
         summary=summary,
-        map_point={n: float(xs[k, labels.index(n)]) for n in names if n in labels},
+        map_point={n: float(xs[k, j]) for n, j in sampled},
         sampler=sampler,
         bestfit=best,
     )

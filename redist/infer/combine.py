@@ -17,8 +17,13 @@ from typing import Any
 
 import numpy as np
 
+from ..density import JointDensity
 from ..exceptions import ModelSpecError
+from ..modifier import MODIFIER_TYPE, parameter_sets
 from ..reinterpret import ReinterpretedModel
+from ..theory import CorrelatedGroup
+from ..weights import Reweighting
+from ..workspace import merge_specs
 
 __all__ = ["combine"]
 
@@ -28,7 +33,7 @@ def _same_parset(a: dict[str, Any], b: dict[str, Any]) -> bool:
     return all(np.array_equal(np.asarray(a.get(k)), np.asarray(b.get(k))) for k in keys)
 
 
-def _groups(rm: ReinterpretedModel) -> dict[str, Any]:
+def _groups(rm: ReinterpretedModel) -> dict[str, CorrelatedGroup]:
     out = {}
     for rw in rm.reweightings.values():
         if rw.nuisance_groups:
@@ -55,39 +60,26 @@ def combine(models: Sequence[ReinterpretedModel], *, poi: str | None = None) -> 
     if len(models) < 2:
         msg = f"combine needs at least two models, got {len(models)}"
         raise ModelSpecError(msg)
-    channels: dict[str, int] = {}
-    spec: dict[str, Any] = {"channels": [], "observations": [], "version": "1.0.0"}
-    reweightings: dict[str, Any] = {}
-    densities: dict[str, Any] = {}
+    specs: list[dict[str, Any]] = []
+    reweightings: dict[str, Reweighting] = {}
+    densities: dict[str, JointDensity] = {}
     parsets: dict[str, tuple[int, dict[str, Any]]] = {}
-    groups: dict[str, tuple[int, Any]] = {}
-    meas_pars: dict[str, tuple[int, dict[str, Any]]] = {}
+    groups: dict[str, tuple[int, CorrelatedGroup]] = {}
     for k, rm in enumerate(models):
-        for ch in rm.spec["channels"]:
-            if ch["name"] in channels:
-                msg = (
-                    f"channel {ch['name']!r} appears in model {channels[ch['name']]} and model {k}; "
-                    "rename one before combining"
-                )
-                raise ModelSpecError(msg)
-            channels[ch["name"]] = k
-            spec["channels"].append(copy.deepcopy(ch))
-        spec["observations"].extend(copy.deepcopy(rm.spec["observations"]))
+        spec = copy.deepcopy(rm.spec)
         for name, rw in rm.reweightings.items():
-            new = name
             if name in reweightings and reweightings[name] is not rw:
                 # a modifier name must map to one reweighting: rename, parameters stay shared
                 new = f"{name}_{k}"
-                for ch in spec["channels"][-len(rm.spec["channels"]) :]:
+                for ch in spec["channels"]:
                     for smp in ch["samples"]:
                         for m in smp["modifiers"]:
-                            if m["type"] == "redist" and m["name"] == name:
+                            if m["type"] == MODIFIER_TYPE and m["name"] == name:
                                 m["name"] = new
-            if new != name:
                 rw = dataclasses.replace(rw, name=new)
-            name = new
+                name = new
             reweightings[name] = rw
-            for p, req in rw.pyhf_parsets().items():
+            for p, req in parameter_sets(rw).items():
                 if p in parsets and not _same_parset(parsets[p][1], req):
                     msg = (
                         f"parameter {p!r} is declared differently in model {parsets[p][0]} and "
@@ -95,6 +87,7 @@ def combine(models: Sequence[ReinterpretedModel], *, poi: str | None = None) -> 
                     )
                     raise ModelSpecError(msg)
                 parsets.setdefault(p, (k, req))
+        specs.append(spec)
         for gname, g in _groups(rm).items():
             if gname in groups:
                 other = groups[gname][1]
@@ -107,27 +100,14 @@ def combine(models: Sequence[ReinterpretedModel], *, poi: str | None = None) -> 
                     )
                     raise ModelSpecError(msg)
             groups.setdefault(gname, (k, g))
+    poi = poi or models[0].poi
+    spec = merge_specs(specs, [rm.measurement for rm in models], name="combined", poi=poi)
+    for rm in models:
         for key, dens in rm.densities.items():
             if key in densities and densities[key] is not dens:
                 msg = f"density key {key!r} appears in two models"
                 raise ModelSpecError(msg)
             densities[key] = dens
-        meas = next(m for m in rm.spec["measurements"] if m["name"] == rm.measurement)
-        for p in meas["config"].get("parameters", []):
-            if p["name"] in meas_pars and meas_pars[p["name"]][1] != p:
-                msg = (
-                    f"measurement setting of parameter {p['name']!r} differs between model "
-                    f"{meas_pars[p['name']][0]} and model {k}"
-                )
-                raise ModelSpecError(msg)
-            meas_pars.setdefault(p["name"], (k, p))
-    poi = poi or models[0].poi
-    spec["measurements"] = [
-        {
-            "name": "combined",
-            "config": {"poi": poi, "parameters": [copy.deepcopy(p) for _, p in meas_pars.values()]},
-        }
-    ]
     rm = ReinterpretedModel(
         spec=spec,
         reweightings=reweightings,

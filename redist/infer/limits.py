@@ -12,16 +12,18 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pyhf
 
 from ..exceptions import ModelSpecError
-from ._objective import pyhf_backend, resolve_backend
-from .mle import _finite
+from ..typing import FixedValues, ModelLike
+from ._objective import layout_of, pyhf_backend, resolve_backend
+from ._tasks import json_dict
+from .mle import start_and_mask
 
 __all__ = ["LimitResult", "upper_limit"]
 
@@ -58,35 +60,35 @@ class LimitResult:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dictionary."""
-        return _finite(dataclasses.asdict(self))
+        return json_dict(dataclasses.asdict(self))
 
     def to_json(self, **kwargs: Any) -> str:
         """JSON string of :meth:`to_dict`."""
         return json.dumps(self.to_dict(), **kwargs)
 
 
-def _with_poi(model: Any, par: str) -> Any:
+def _with_poi(model: ModelLike, par: str) -> ModelLike:
     if isinstance(model, pyhf.pdf.Model):
         return pyhf.Model(model.spec, poi_name=par, validate=False)
-    return dataclasses.replace(model, poi=par)
+    return model.with_poi(par)
 
 
 def upper_limit(
-    model: Any,
+    model: ModelLike,
     par: str,
     *,
-    scan: Sequence[float] | None = None,
+    scan: npt.ArrayLike | None = None,
     cl: float = 0.95,
-    fixed: Mapping[str, Any] | Sequence[str] | None = None,
+    fixed: FixedValues | None = None,
     fix_groups: bool = False,
     backend: str = "numpy",
-    data: Any = None,
+    data: npt.ArrayLike | None = None,
 ) -> LimitResult:
     """Asymptotic CLs upper limit on a parameter (others profiled).
 
     Parameters
     ----------
-    model : ReinterpretedModel or pyhf.pdf.Model
+    model : ModelLike
         The likelihood.
     par : str
         Scalar parameter to limit; its lower bound must be 0.
@@ -106,23 +108,20 @@ def upper_limit(
     LimitResult
     """
     be = resolve_backend(backend)
+    layout = layout_of(model)
+    if layout.check(par).size != 1:
+        msg = f"upper_limit needs a scalar model parameter, got {par!r}"
+        raise ModelSpecError(msg)
     limited = _with_poi(model, par)
     with pyhf_backend(be):
         pm = limited if isinstance(limited, pyhf.pdf.Model) else limited.model
-        cfg = pm.config
-        if par not in cfg.par_map or cfg.param_set(par).n_parameters != 1:
-            msg = f"upper_limit needs a scalar model parameter, got {par!r}"
-            raise ModelSpecError(msg)
-        from ._model import ParameterSpace, theory_group_names
-
-        space = ParameterSpace(cfg, theory_group_names(model))
-        lo, hi = space.bounds[space.index(par)]
+        i = layout.index(par)
+        lo, hi = layout.bounds[i]
         if lo != 0.0:
             msg = f"parameter {par!r} has lower bound {lo}; CLs with q~mu needs a lower bound of 0"
             raise ModelSpecError(msg)
-        x0 = space.start()
-        mask = space.fixed_mask(x0, fixed, fix_groups=fix_groups)
-        if mask[space.index(par)]:
+        x0, mask = start_and_mask(layout, None, fixed, fix_groups)
+        if mask[i]:
             msg = f"parameter {par!r} is fixed; it cannot be limited"
             raise ModelSpecError(msg)
         if data is None:

@@ -22,35 +22,21 @@ import json
 import math
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from iminuit import Minuit
 
-from ..exceptions import ModelSpecError
+from ..exceptions import FileFormatError, ModelSpecError
+from ..layout import ParameterKind, ParameterLayout
+from ..typing import FixedValues, ModelLike, ParameterValues
 from ._linalg import eigh
-from ._model import ParameterSpace
 from ._objective import Objective, objective
+from ._tasks import json_dict
 
 __all__ = ["FitResult", "fit"]
-
-
-def _finite(x: Any) -> Any:
-    """JSON-safe copy: non-finite floats become None, arrays become lists."""
-    if isinstance(x, np.ndarray):
-        return _finite(x.tolist())
-    if isinstance(x, dict):
-        return {k: _finite(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_finite(v) for v in x]
-    if isinstance(x, (float, np.floating)):
-        return float(x) if math.isfinite(x) else None
-    if isinstance(x, np.integer):
-        return int(x)
-    if isinstance(x, np.bool_):
-        return bool(x)
-    return x
 
 
 @dataclass(frozen=True)
@@ -59,11 +45,9 @@ class FitResult:
 
     Attributes
     ----------
-    parameter_names : list of str
-        pyhf parameter names in model order (vector parameters once).
-    labels : list of str
-        One label per component of the parameter vector (``name[i]`` for vectors);
-        the rows of :attr:`covariance`.
+    layout : ParameterLayout
+        The model's parameter layout (names, slots, bounds, kinds); rows and columns of
+        :attr:`covariance` and components of :attr:`bestfit` follow it.
     bestfit : numpy.ndarray
         Best-fit parameter vector (model order, fixed components included).
     values, errors : dict
@@ -80,9 +64,9 @@ class FitResult:
     nfcn, ngrad : int
         Likelihood and gradient evaluations of the minimisation (retries included).
     fixed : list of str
-        Labels of the fixed components.
+        Labels of the fixed components (display only).
     at_limit : list of str
-        Labels of free components that ended on a bound.
+        Labels of free components that ended on a bound (display only).
     flat_directions : list of dict
         ``{"kind", "parameters": {label: weight}, "curvature"}`` entries: parameters
         stationary on a bound (zero first derivative) and near-null Hessian directions.
@@ -96,8 +80,7 @@ class FitResult:
         Wall time of the fit.
     """
 
-    parameter_names: list[str]
-    labels: list[str]
+    layout: ParameterLayout = field(repr=False)
     bestfit: np.ndarray = field(repr=False)
     values: dict[str, Any]
     errors: dict[str, Any]
@@ -115,9 +98,26 @@ class FitResult:
     n_starts: int = 1
     time_s: float = 0.0
 
+    @property
+    def parameter_names(self) -> list[str]:
+        """Pyhf parameter names in model order (vector parameters once)."""
+        return list(self.layout.names)
+
+    @property
+    def labels(self) -> list[str]:
+        """One display label per component (``name[i]`` for vectors): rows of :attr:`covariance`."""
+        return list(self.layout.labels)
+
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dictionary (non-finite numbers become ``None``)."""
-        return _finite(asdict(self))
+        """JSON-ready dictionary (non-finite numbers become ``None``).
+
+        ``parameter_names`` and ``labels`` are written for readers of the file;
+        :meth:`from_dict` takes everything from ``layout``.
+        """
+        d = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "layout"}
+        d = {"layout": self.layout.to_dict(), "parameter_names": self.parameter_names,
+             "labels": self.labels, **d}  # fmt: skip
+        return json_dict(d)
 
     def to_json(self, **kwargs: Any) -> str:
         """JSON string of :meth:`to_dict` (keyword arguments go to :func:`json.dumps`)."""
@@ -126,7 +126,11 @@ class FitResult:
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> FitResult:
         """Inverse of :meth:`to_dict`."""
-        kw = dict(d)
+        if "layout" not in d:
+            msg = "fit result without a parameter 'layout' (written by an older redist); re-run the fit"
+            raise FileFormatError(msg)
+        kw = {k: v for k, v in d.items() if k not in ("parameter_names", "labels")}
+        kw["layout"] = ParameterLayout.from_dict(kw["layout"])
         kw["bestfit"] = np.asarray([np.nan if v is None else v for v in kw["bestfit"]], float)
         kw["covariance"] = np.asarray(
             [[np.nan if v is None else v for v in row] for row in kw["covariance"]], float
@@ -155,7 +159,7 @@ class _Problem:
         self.ngrad = 0
 
     def full(self, xf: np.ndarray) -> np.ndarray:
-        p = self.base.copy()
+        p: np.ndarray = self.base.copy()
         p[self.free] = xf
         return p
 
@@ -188,13 +192,14 @@ def _minuit(
     strategy: int,
     tolerance: float,
     g2: np.ndarray | None = None,
+    names: Sequence[str] | None = None,
 ) -> Minuit:
     grad = prob.grad if prob.obj.backend == "jax" else None
     if g2 is not None:
         # diagonal second derivatives for Migrad's seed (saves 2n numerical evaluations)
-        m = Minuit(prob.fcn, x0, grad=grad, g2=lambda _x: g2)
+        m = Minuit(prob.fcn, x0, grad=grad, g2=lambda _x: g2, name=names)
     else:
-        m = Minuit(prob.fcn, x0, grad=grad)
+        m = Minuit(prob.fcn, x0, grad=grad, name=names)
     m.errordef = Minuit.LEAST_SQUARES  # the objective is −2 ln L
     m.limits = [tuple(b) for b in bounds]
     m.errors = [max(1e-2 * (hi - lo), 1e-3) if math.isfinite(hi - lo) else 0.1 for lo, hi in bounds]
@@ -208,7 +213,8 @@ def _minuit(
 def _interior(x: np.ndarray, bounds: np.ndarray, rtol: float = 1e-7) -> np.ndarray:
     span = np.where(np.isfinite(bounds[:, 1] - bounds[:, 0]), bounds[:, 1] - bounds[:, 0], 1.0)
     eps = rtol * np.maximum(span, 1.0)
-    return (x - bounds[:, 0] > eps) & (bounds[:, 1] - x > eps)
+    inside: np.ndarray = (x - bounds[:, 0] > eps) & (bounds[:, 1] - x > eps)
+    return inside
 
 
 def _stuck(xf: np.ndarray, g: np.ndarray, bounds: np.ndarray, gtol: float = 1e-3) -> list[int]:
@@ -294,7 +300,7 @@ def _flat_report(
         hi = h[np.ix_(inside, inside)]
         lam, vec = eigh(hi)
         scale = max(float(np.abs(lam).max()), 1e-300)
-        names = [labels[i] for i in np.flatnonzero(inside)]
+        names = [labels[int(i)] for i in np.flatnonzero(inside)]
         for k in np.flatnonzero(lam <= 1e-9 * scale):
             w = vec[:, k]
             top = np.argsort(-np.abs(w))[:4]
@@ -344,7 +350,6 @@ def _alternative_starts(
 
 def minimize(
     obj: Objective,
-    space: ParameterSpace,
     data: np.ndarray,
     x0: np.ndarray,
     mask: np.ndarray,
@@ -363,10 +368,11 @@ def minimize(
     neighbouring scan point) seeds Migrad instead of its 2n numerical evaluations.
     """
     t0 = time.perf_counter()
+    layout = obj.layout
     prob = _Problem(obj, data, x0, mask)
     free = prob.free
-    bounds = space.bounds[free]
-    labels = [space.labels[i] for i in free]
+    bounds = layout.bounds[free]
+    labels = [layout.labels[i] for i in free]
     jax = obj.backend == "jax"
     if strategy is None:
         strategy = 0 if jax else 1
@@ -390,7 +396,7 @@ def minimize(
             v = obj.value(prob.full(xs), data)
             best = (v, xs, None)
             break
-        m = _minuit(prob, xs, bounds, strategy, tolerance, g2)
+        m = _minuit(prob, xs, bounds, strategy, tolerance, g2, labels)
         xf = np.asarray(m.values, dtype=float)
         if jax:
             xf = _snap(prob, xf, bounds)
@@ -419,7 +425,7 @@ def minimize(
     x = prob.full(xf)
     converged = bool(math.isfinite(v) and (m is None or m.valid))
     h = None
-    cov = np.zeros((space.npars, space.npars))
+    cov = np.zeros((layout.size, layout.size))
     cov_valid = True
     if jax:
         _, g = prob._vg(xf) if free.size else (v, np.zeros(0))
@@ -434,7 +440,7 @@ def minimize(
                     xf = xp
                     v, g = prob._vg(xf)
                     x = prob.full(xf)
-            cov, cov_valid = _covariance(h, free, space.npars, xf, bounds)
+            cov, cov_valid = _covariance(h, free, layout.size, xf, bounds)
         elif m is not None:
             m.hesse()
             cov[np.ix_(free, free)] = np.asarray(m.covariance)
@@ -450,18 +456,17 @@ def minimize(
     if errors and not cov_valid:
         messages.append("Hessian not positive definite: covariance restricted to curved directions")
     return FitResult(
-        parameter_names=list(space.names),
-        labels=list(space.labels),
+        layout=layout,
         bestfit=x,
-        values=space.values(x),
-        errors=space.values(err_vec),
+        values=layout.to_mapping(x),
+        errors=layout.to_mapping(err_vec),
         covariance=cov,
         twice_nll=float(v),
         converged=converged,
         message="; ".join(messages),
         nfcn=prob.nfcn,
         ngrad=prob.ngrad,
-        fixed=[space.labels[i] for i in np.flatnonzero(mask)],
+        fixed=[layout.labels[i] for i in np.flatnonzero(mask)],
         at_limit=[labels[i] for i in np.flatnonzero(~_interior(xf, bounds))] if free.size else [],
         flat_directions=flat,
         covariance_valid=cov_valid,
@@ -471,7 +476,18 @@ def minimize(
     )
 
 
-def resolve_data(obj: Objective, data: Any) -> np.ndarray:
+def start_and_mask(
+    layout: ParameterLayout,
+    init: ParameterValues | None,
+    fixed: FixedValues | None,
+    fix_groups: bool,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Start vector (inits, then ``init``, then fixed values) and the mask of fixed components."""
+    kinds = (ParameterKind.THEORY_GROUP,) if fix_groups else ()
+    return layout.fix(fixed, base=layout.to_vector(init), kinds=kinds)
+
+
+def resolve_data(obj: Objective, data: npt.ArrayLike | None) -> np.ndarray:
     """The data vector to fit: ``data`` if given (checked), else the model's own."""
     if data is None:
         if obj.data is None:
@@ -486,13 +502,13 @@ def resolve_data(obj: Objective, data: Any) -> np.ndarray:
 
 
 def fit(
-    model: Any,
+    model: ModelLike,
     *,
-    fixed: Mapping[str, Any] | Sequence[str] | None = None,
+    fixed: FixedValues | None = None,
     fix_groups: bool = False,
-    init: Mapping[str, Any] | None = None,
+    init: ParameterValues | None = None,
     backend: str = "auto",
-    data: Any = None,
+    data: npt.ArrayLike | None = None,
     errors: bool = True,
     strategy: int | None = None,
     tolerance: float = 1e-3,
@@ -502,8 +518,9 @@ def fit(
 
     Parameters
     ----------
-    model : ReinterpretedModel or pyhf.pdf.Model
-        The likelihood (a plain pyhf model needs ``data``).
+    model : ModelLike
+        The likelihood: a :class:`~redist.reinterpret.ReinterpretedModel`, a
+        combination, or a plain pyhf model (which needs ``data``).
     fixed : mapping or sequence of str, optional
         Parameters to hold fixed, by pyhf name: ``{"cSL": 0.0}``; a value ``None``
         (or a bare name in a sequence) fixes the parameter at its initial value;
@@ -544,13 +561,10 @@ def fit(
     1.0
     """
     obj = objective(model, backend)
-    space = obj.space
     d = resolve_data(obj, data)
-    x0 = space.start(init)
-    mask = space.fixed_mask(x0, fixed, fix_groups=fix_groups)
+    x0, mask = start_and_mask(obj.layout, init, fixed, fix_groups)
     return minimize(
         obj,
-        space,
         d,
         x0,
         mask,

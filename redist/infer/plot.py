@@ -7,28 +7,44 @@ dataclass of the artists it created. matplotlib is imported on first use.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 
+from ..typing import ModelLike
 from .scan import ScanResult, delta_level
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.collections import PolyCollection
+    from matplotlib.container import ErrorbarContainer
+    from matplotlib.contour import QuadContourSet
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Polygon, Rectangle, StepPatch
+
+    from .bayes import PosteriorResult
+    from .limits import LimitResult
 
 __all__ = [
     "ContourArtists",
+    "LimitArtists",
     "PosteriorArtists",
     "ProfileArtists",
     "TemplateArtists",
     "plot_contour",
     "plot_corner",
+    "plot_limit",
     "plot_posterior",
     "plot_profile",
     "plot_templates",
 ]
 
 
-def _axes(ax: Any) -> Any:
+def _axes(ax: Axes | None) -> Axes:
     if ax is None:
         import matplotlib.pyplot as plt
 
@@ -40,15 +56,15 @@ def _axes(ax: Any) -> Any:
 class ProfileArtists:
     """Artists of :func:`plot_profile`."""
 
-    curve: Any
-    levels: list[Any] = field(default_factory=list)
-    failed: Any = None
+    curve: Line2D
+    levels: list[Line2D] = field(default_factory=list)
+    failed: Line2D | None = None
 
 
 def plot_profile(
     result: ScanResult,
     *,
-    ax: Any = None,
+    ax: Axes | None = None,
     cls: Sequence[float] = (0.6827, 0.95),
     label: str | None = None,
     color: str | None = None,
@@ -76,16 +92,16 @@ def plot_profile(
 class ContourArtists:
     """Artists of :func:`plot_contour`."""
 
-    filled: Any
-    lines: Any
-    bestfit: Any
-    sm: Any = None
+    filled: QuadContourSet | None
+    lines: QuadContourSet
+    bestfit: Line2D
+    sm: Line2D | None = None
 
 
 def plot_contour(
     result: ScanResult,
     *,
-    ax: Any = None,
+    ax: Axes | None = None,
     cls: Sequence[float] = (0.6827, 0.95),
     dof: int = 2,
     sm: Sequence[float] | None = None,
@@ -101,12 +117,8 @@ def plot_contour(
     if filled:
         fill = ax.contourf(x, y, z, levels=[0.0, *levels], cmap=cmap, alpha=0.8)
     lines = ax.contour(x, y, z, levels=levels, colors="k", linewidths=1)
-    m = result.minimum()
-    labels = result.bestfit.labels
-    if all(p in labels for p in result.parameters):  # the unconditional fit, not the grid point
-        m = {p: float(result.bestfit.bestfit[labels.index(p)]) for p in result.parameters}
-    (best,) = ax.plot([m[result.parameters[0]]], [m[result.parameters[1]]], "k+", ms=10,
-                      label="best fit")
+    bx, by = (float(result.bestfit.bestfit[i]) for i in result.indices)  # the unconditional fit
+    (best,) = ax.plot([bx], [by], "k+", ms=10, label="best fit")
     smp = None
     if sm is not None:
         (smp,) = ax.plot([sm[0]], [sm[1]], "r*", ms=12, label="SM")
@@ -119,16 +131,16 @@ def plot_contour(
 class PosteriorArtists:
     """Artists of :func:`plot_posterior`."""
 
-    hist: Any
-    hpd: Any = None
-    mode: Any = None
+    hist: tuple[Any, ...]
+    hpd: Polygon | Rectangle | None = None
+    mode: Line2D | None = None
 
 
 def plot_posterior(
-    result: Any,
+    result: PosteriorResult,
     name: str,
     *,
-    ax: Any = None,
+    ax: Axes | None = None,
     bins: int = 60,
     cl: float = 0.95,
     color: str = "C0",
@@ -149,7 +161,9 @@ def plot_posterior(
     return PosteriorArtists(hist=h, hpd=span, mode=mode)
 
 
-def plot_corner(result: Any, names: Sequence[str], *, fig: Any = None, bins: int = 40) -> Any:
+def plot_corner(
+    result: PosteriorResult, names: Sequence[str], *, fig: Figure | None = None, bins: int = 40
+) -> np.ndarray:
     """Corner plot (1D marginals on the diagonal, 2D histograms below); returns the axes."""
     import matplotlib.pyplot as plt
 
@@ -177,19 +191,44 @@ def plot_corner(result: Any, names: Sequence[str], *, fig: Any = None, bins: int
 
 
 @dataclass
+class LimitArtists:
+    """Artists of :func:`plot_limit`."""
+
+    observed: Line2D
+    expected: Line2D
+    band1: PolyCollection
+    band2: PolyCollection
+    level: Line2D
+
+
+def plot_limit(result: LimitResult, *, ax: Axes | None = None) -> LimitArtists:
+    """CLs versus the tested values: observed, expected median with ±1σ/±2σ bands, the CL line."""
+    ax = _axes(ax)
+    e = result.cls_expected
+    band2 = ax.fill_between(result.scan, e[0], e[4], color="yellow", label=r"expected $\pm 2\sigma$")
+    band1 = ax.fill_between(result.scan, e[1], e[3], color="limegreen", label=r"expected $\pm 1\sigma$")
+    (expected,) = ax.plot(result.scan, e[2], "k--", label="expected")
+    (observed,) = ax.plot(result.scan, result.cls_observed, "k-", label="observed")
+    level = ax.axhline(1 - result.cl, color="red")
+    ax.set_xlabel(result.parameter)
+    ax.set_ylabel("CLs")
+    return LimitArtists(observed=observed, expected=expected, band1=band1, band2=band2, level=level)
+
+
+@dataclass
 class TemplateArtists:
     """Artists of :func:`plot_templates`."""
 
-    stacks: list[Any]
-    data: Any
+    stacks: list[StepPatch]
+    data: ErrorbarContainer | None
 
 
 def plot_templates(
-    model: Any,
+    model: ModelLike,
     channel: str,
     *,
-    pars: Sequence[float] | Mapping[str, Any] | None = None,
-    ax: Any = None,
+    pars: npt.ArrayLike | None = None,
+    ax: Axes | None = None,
     title: str | None = None,
 ) -> TemplateArtists:
     """Stacked expected yields per sample in one channel, with the observed data.

@@ -17,16 +17,19 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from scipy.stats import chi2
 
 from ..exceptions import ModelSpecError
+from ..typing import FixedValues, ModelLike, ParameterValues
 from ._objective import Objective, objective
-from .mle import FitResult, _finite, fit, minimize, resolve_data
+from ._tasks import ObjectiveHandle, dask_client, json_dict
+from .mle import FitResult, fit, minimize, resolve_data, start_and_mask
 
 __all__ = ["ScanResult", "delta_level", "parse_range", "scan"]
 
@@ -77,7 +80,9 @@ class ScanResult:
     Attributes
     ----------
     parameters : list of str
-        Scanned parameter labels (one or two).
+        Display labels of the scanned components (one or two).
+    indices : list of int
+        Their positions in the parameter vector (see ``bestfit.layout``).
     grid : list of numpy.ndarray
         Grid values per scanned parameter.
     twice_nll : numpy.ndarray
@@ -99,6 +104,7 @@ class ScanResult:
     """
 
     parameters: list[str]
+    indices: list[int]
     grid: list[np.ndarray]
     twice_nll: np.ndarray
     converged: np.ndarray
@@ -163,14 +169,14 @@ class ScanResult:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dictionary (non-finite numbers become ``None``)."""
-        d = asdict(self)
+        d = {f.name: getattr(self, f.name) for f in fields(self)}
         d["bestfit"] = self.bestfit.to_dict()
         d["intervals"] = (
             {f"{cl:g}": self.interval(cl) for cl in (0.6827, 0.9545, 0.95)}
             if len(self.parameters) == 1
             else {}
         )
-        return _finite(d)
+        return json_dict(d)
 
     def to_json(self, **kwargs: Any) -> str:
         """JSON string of :meth:`to_dict`."""
@@ -186,6 +192,7 @@ class ScanResult:
 
         return cls(
             parameters=list(d["parameters"]),
+            indices=[int(i) for i in d["indices"]],
             grid=[np.asarray(g, float) for g in d["grid"]],
             twice_nll=arr(d["twice_nll"]),
             converged=np.asarray(d["converged"], bool),
@@ -210,7 +217,7 @@ def _chains(shape: tuple[int, ...], start: tuple[int, ...]) -> list[list[tuple[i
     n_last = shape[-1]
     s = start[-1]
     rows: Iterable[tuple[int, ...]] = [()] if len(shape) == 1 else [(i,) for i in range(shape[0])]
-    chains = []
+    chains: list[list[tuple[int, ...]]] = []
     for r in rows:
         up = [(*r, j) for j in range(s, n_last)]
         down = [(*r, j) for j in range(s - 1, -1, -1)]
@@ -218,55 +225,8 @@ def _chains(shape: tuple[int, ...], start: tuple[int, ...]) -> list[list[tuple[i
     return chains
 
 
-_LOCAL: dict[str, Any] = {}  # handle key -> (objective, model) living in this process
-
-
-class _Handle:
-    """A picklable reference to a compiled objective, for Dask tasks.
-
-    In the process that created it (and in threaded workers) it resolves to the
-    same :class:`Objective`; in another process it rebuilds the model from its
-    redist model document (or pyhf spec) and compiles it once per worker.
-    """
-
-    def __init__(self, model: Any, obj: Objective) -> None:
-        import uuid
-
-        import pyhf
-
-        self.key = uuid.uuid4().hex
-        self.backend = obj.backend
-        _LOCAL[self.key] = (obj, model)
-        if isinstance(model, pyhf.pdf.Model):
-            self.doc: Any = ("pyhf", model.spec, model.config.poi_name)
-        else:
-            from ..io import to_dict
-
-            self.doc = ("redist", to_dict(model), None)
-
-    def resolve(self) -> Objective:
-        hit = _LOCAL.get(self.key)
-        if hit is not None:
-            return hit[0]
-        import pyhf
-
-        kind, doc, poi = self.doc
-        if kind == "pyhf":
-            model: Any = pyhf.Model(doc, poi_name=poi)
-        else:
-            from ..io import from_dict
-
-            model = from_dict(doc)
-        obj = objective(model, self.backend)
-        _LOCAL[self.key] = (obj, model)
-        return obj
-
-    def release(self) -> None:
-        _LOCAL.pop(self.key, None)
-
-
 def _run_chain(
-    obj: Objective | _Handle,
+    obj: Objective | ObjectiveHandle,
     data: np.ndarray,
     x_start: np.ndarray,
     mask: np.ndarray,
@@ -276,7 +236,7 @@ def _run_chain(
     options: Mapping[str, Any],
 ) -> list[tuple[tuple[int, ...], float, bool, np.ndarray, str, int, int]]:
     """Fit every point of one chain, each warm-started from the previous minimum."""
-    if isinstance(obj, _Handle):
+    if isinstance(obj, ObjectiveHandle):
         obj = obj.resolve()
     x = np.asarray(x_start, dtype=float).copy()
     out = []
@@ -286,44 +246,25 @@ def _run_chain(
         if curvature is None and obj.backend == "jax":
             # one exact Hessian per chain seeds Migrad at every point of the chain
             curvature = np.diag(obj.hessian(x, data))
-        r = minimize(obj, obj.space, data, x, mask, errors=False, seed_curvature=curvature, **options)
+        r = minimize(obj, data, x, mask, errors=False, seed_curvature=curvature, **options)
         out.append((key, r.twice_nll, r.converged, r.bestfit, r.message, r.nfcn, r.ngrad))
         if r.converged and math.isfinite(r.twice_nll):
             x = r.bestfit.copy()
     return out
 
 
-def _dask_client(dask: Any) -> tuple[Any, Callable[[], None]]:
-    """A distributed Client from an address, a Client, or ``True`` (local cluster)."""
-    try:
-        from distributed import Client, LocalCluster
-    except ImportError as err:
-        msg = "Dask scale-out needs the dask extra: pip install 'redist[dask]'"
-        raise ModelSpecError(msg) from err
-    if isinstance(dask, Client):
-        return dask, lambda: None
-    if isinstance(dask, str):
-        client = Client(dask)
-        return client, client.close
-    cluster = LocalCluster(processes=False, dashboard_address=None)
-    client = Client(cluster)
-
-    def close() -> None:
-        client.close()
-        cluster.close()
-
-    return client, close
+ScanKey = str | tuple[str, int]
 
 
 def scan(
-    model: Any,
-    pars: Mapping[str, Sequence[float]] | Sequence[str],
+    model: ModelLike,
+    pars: Mapping[ScanKey, npt.ArrayLike] | Sequence[str],
     *,
-    fixed: Mapping[str, Any] | Sequence[str] | None = None,
+    fixed: FixedValues | None = None,
     fix_groups: bool = False,
-    init: Mapping[str, Any] | None = None,
+    init: ParameterValues | None = None,
     backend: str = "auto",
-    data: Any = None,
+    data: npt.ArrayLike | None = None,
     tolerance: float = 1e-3,
     retries: int = 1,
     dask: Any = None,
@@ -333,11 +274,11 @@ def scan(
 
     Parameters
     ----------
-    model : ReinterpretedModel or pyhf.pdf.Model
+    model : ModelLike
         The likelihood.
     pars : mapping or sequence of str
         ``{"cVL": grid}`` (one or two entries) or ``["cVL:0:20:41", "cTL:0:15:31"]``;
-        vector components are named ``"name[i]"``.
+        a component of a vector parameter is the key ``(name, component)``.
     fixed, fix_groups, init, backend, data, tolerance, retries
         As for :func:`~redist.infer.fit`.
     dask : str, distributed.Client or True, optional
@@ -350,24 +291,23 @@ def scan(
     -------
     ScanResult
     """
-    if not isinstance(pars, Mapping):
-        pars = dict(parse_range(p) for p in pars)
-    if not 1 <= len(pars) <= 2:
-        msg = f"scan one or two parameters, got {list(pars)}"
+    grid_of: dict[ScanKey, npt.ArrayLike] = (
+        dict(pars) if isinstance(pars, Mapping) else dict(parse_range(p) for p in pars)
+    )
+    if not 1 <= len(grid_of) <= 2:
+        msg = f"scan one or two parameters, got {list(grid_of)}"
         raise ModelSpecError(msg)
     obj = objective(model, backend)
-    space = obj.space
+    layout = obj.layout
     d = resolve_data(obj, data)
-    names = list(pars)
-    idx = [space.index(n) for n in names]
-    grids = [np.asarray(pars[n], dtype=float) for n in names]
+    idx = [layout.index(k) if isinstance(k, str) else layout.index(*k) for k in grid_of]
+    grids = [np.asarray(g, dtype=float) for g in grid_of.values()]
     best = fit(model, fixed=fixed, fix_groups=fix_groups, init=init, backend=obj.backend,
                data=d, errors=False, tolerance=tolerance, retries=max(retries, 1))
-    x0 = space.start(init)
-    mask = space.fixed_mask(x0, fixed, fix_groups=fix_groups)
+    x0, mask = start_and_mask(layout, init, fixed, fix_groups)
     for i in idx:
         if mask[i]:
-            msg = f"scanned parameter {space.labels[i]!r} is fixed (by fixed= or the measurement)"
+            msg = f"scanned parameter {layout.labels[i]!r} is fixed (by fixed= or the measurement)"
             raise ModelSpecError(msg)
         mask[i] = True
     start_vec = np.where(mask, x0, best.bestfit)
@@ -385,7 +325,8 @@ def scan(
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=int(np.prod(shape)), desc="scan " + " x ".join(names), unit="fit")
+        desc = "scan " + " x ".join(layout.labels[i] for i in idx)
+        bar = tqdm(total=int(np.prod(shape)), desc=desc, unit="fit")
     if dask is None or dask is False:
         for ind, pts, keys in jobs:
             r = _run_chain(obj, d, start_vec, mask, ind, pts, keys, options)
@@ -395,8 +336,8 @@ def scan(
     else:
         from distributed import as_completed
 
-        client, close = _dask_client(dask)
-        handle = _Handle(model, obj)
+        client, close = dask_client(dask)
+        handle = ObjectiveHandle(model, obj)
         try:
             futs = [client.submit(_run_chain, handle, d, start_vec, mask, ind, pts, keys, options,
                                   pure=False) for ind, pts, keys in jobs]
@@ -412,8 +353,9 @@ def scan(
         bar.close()
     twice = np.full(shape, np.nan)
     conv = np.zeros(shape, dtype=bool)
-    scalar = [n for n in space.names if space.is_scalar(n)]
-    prof = {n: np.full(shape, np.nan) for n in scalar if space.slices[n].start not in idx}
+    scalar = [e for e in layout.entries if e.scalar]
+    prof = {e.name: np.full(shape, np.nan) for e in scalar if e.start not in idx}
+    where = {e.name: e.start for e in scalar}
     messages = {}
     nfcn = ngrad = 0
     for key, v, ok, xb, message, nf, ng in results:
@@ -422,12 +364,13 @@ def scan(
         nfcn += nf
         ngrad += ng
         for n in prof:
-            prof[n][key] = xb[space.slices[n].start]
+            prof[n][key] = xb[where[n]]
         if not ok:
             messages[",".join(map(str, key))] = message
     tmin = float(min(best.twice_nll, np.nanmin(twice)))
     return ScanResult(
-        parameters=[space.labels[i] for i in idx],
+        parameters=[layout.labels[i] for i in idx],
+        indices=idx,
         grid=grids,
         twice_nll=twice,
         converged=conv,
