@@ -58,6 +58,7 @@ __all__ = [
     "CONFIG_VERSION",
     "Config",
     "ConfigError",
+    "build_inputs",
     "build_model",
     "config_schema",
     "load_config",
@@ -229,6 +230,25 @@ def load_config(path: str | Path) -> Config:
     data = read_bytes(path, where=where, error=ConfigError, limit="max_config_bytes")
     doc = _parse(data, where, path.suffix.lower() in (".yaml", ".yml"))
     return Config(validate_config(doc, where), path.resolve().parent, where)
+
+
+def build_inputs(config: str | Path) -> list[Path]:
+    """Every file a build from ``config`` reads: the config, its workspace, edge file and densities.
+
+    ``redist build`` refuses an output that is one of them.
+
+    Examples
+    --------
+    >>> [p.name for p in build_inputs("examples/belle2_config.json")][:2]  # doctest: +SKIP
+    ['belle2_config.json', 'combined_likelihood.json']
+    """
+    cfg = load_config(config)
+    d = cfg.data
+    out = [Path(config), cfg.path(d["workspace"])]
+    if "edges_from" in d["z"]:
+        out.append(cfg.path(d["z"]["edges_from"]["file"]))
+    out += [cfg.path(entry["file"]) for entry in d["densities"]]
+    return out
 
 
 def _pointer(doc: Any, pointer: str, where: str) -> Any:

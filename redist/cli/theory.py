@@ -27,6 +27,7 @@ from typing import Any
 import click
 import numpy as np
 
+from redist.cli import ensure_finite
 from redist.exceptions import RedistError
 from redist.theory import Theory, available_theories, get_theory
 
@@ -203,7 +204,7 @@ def rate(process: str, sets: tuple[str, ...], options: tuple[str, ...], form_fac
         out = th.rate(np.asarray(points), values)
     except RedistError as err:
         raise click.ClickException(str(err)) from err
-    result = {"process": process, "q2": points, "dBR_dq2": [float(x) for x in out]}
+    result = ensure_finite({"process": process, "q2": points, "dBR_dq2": [float(x) for x in out]}, "rate")
     if as_json:
         click.echo(json.dumps(result))
         return
@@ -234,6 +235,7 @@ def br(process: str, sets: tuple[str, ...], options: tuple[str, ...], form_facto
         value = _branching_ratio(th, values, rng)
     except RedistError as err:
         raise click.ClickException(str(err)) from err
+    ensure_finite(value, "branching ratio")
     if as_json:
         click.echo(json.dumps({"process": process, "BR": value}))
         return

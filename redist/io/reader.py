@@ -68,8 +68,8 @@ def token(value: Any, width: int = 40) -> str:
 
     Examples
     --------
-    >>> token("x" * 100, 10)
-    "'xxxxxx...'"
+    >>> print(token("x" * 100, 10))
+    'xxxxxx...
     """
     text = repr(value)
     return text if len(text) <= width else text[: width - 3] + "..."
