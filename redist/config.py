@@ -49,7 +49,7 @@ import pyhf
 from .exceptions import ConfigError, InputLimitError, RedistError
 from .histio import read_density
 from .io.reader import check_tree, parse_json, parse_yaml, read_bytes, read_json, token
-from .io.validate import check_migration_size, check_reweighting, check_workspace, schema_error
+from .io.validate import check_migration_size, check_reweighting, check_workspace, schema_error, schema_skeleton
 from .modifier import Reweighting
 from .reinterpret import ReinterpretedModel, reinterpret
 from .theory import Theory, get_theory
@@ -178,7 +178,7 @@ def validate_config(doc: Any, where: str = "<config>") -> dict[str, Any]:
         raise ConfigError(msg)
     validator = jsonschema.Draft202012Validator(config_schema())
     try:
-        err = jsonschema.exceptions.best_match(validator.iter_errors(doc))
+        err = jsonschema.exceptions.best_match(validator.iter_errors(schema_skeleton(doc)))
     except RecursionError as exc:
         msg = f"{where}: config nested too deeply"
         raise ConfigError(msg) from exc

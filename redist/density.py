@@ -335,7 +335,7 @@ class JointDensity:
             :class:`~redist.exceptions.InputLimitError` for sizes above
             :mod:`redist.io.limits`.
         """
-        from .io.validate import check_density_sizes
+        from .io.validate import check_density_sizes, is_number_list
 
         if not isinstance(d, Mapping):
             msg = f"{source}: a density entry must be an object, got {type(d).__name__}"
@@ -351,7 +351,7 @@ class JointDensity:
                 or not isinstance(ax.get("name"), str)
                 or not isinstance(ax.get("edges"), list)
                 or len(ax["edges"]) < 2
-                or not all(_is_number(v) for v in ax["edges"])
+                or not is_number_list(ax["edges"])
             ):
                 msg = f"{source}: z_axes/{i} needs a name and a list of at least 2 numeric edges"
                 raise DensityError(msg)
@@ -373,10 +373,16 @@ class JointDensity:
             if not isinstance(table, list) or not table or len(table) != rows:
                 msg = f"{source}: {what} must be a list of {max(rows, 1)} rows (one per fit bin)"
                 raise DensityError(msg)
-            for i, row in enumerate(table):
-                if not isinstance(row, list) or len(row) != n_z or not all(_is_number(v) for v in row):
-                    msg = f"{source}: {what}/{i} must be a list of {n_z} finite numbers (one per z bin)"
-                    raise DensityError(msg)
+            try:
+                arr = np.array(table)
+            except (ValueError, TypeError):
+                arr = np.array([])
+            if arr.shape != (rows, n_z) or arr.dtype.kind not in "fiu" or not np.isfinite(arr).all():
+                msg = (
+                    f"{source}: {what} must be {rows} rows of {n_z} finite numbers "
+                    f"(one per fit bin and z bin)"
+                )
+                raise DensityError(msg)
         n_x = d.get("n_x", rows)
         if not isinstance(n_x, int) or isinstance(n_x, bool) or n_x != rows:
             msg = f"{source}: n_x = {str(n_x)[:20]} but {rows} rows of values"

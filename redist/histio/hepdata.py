@@ -23,7 +23,7 @@ from ..density import JointDensity
 from ..exceptions import DensityFileError
 from ..io import limits as _limits
 from ..io.atomic import atomic_write_text
-from ..io.reader import parse_json, parse_yaml, token
+from ..io.reader import check_tree, parse_json, parse_yaml, token
 from ._common import (
     FORMAT_TAG,
     FORMAT_VERSION,
@@ -260,6 +260,7 @@ def density_from_hepdata(
     z_edges: Sequence[Any] | None = None,
 ) -> JointDensity:
     """Like :func:`read_hepdata` for an already parsed table."""
+    check_tree(doc, where=where, error=DensityFileError)
     if not isinstance(doc, dict):
         msg = f"{where}: a HEPData table must be a mapping, got {type(doc).__name__}"
         raise DensityFileError(msg)

@@ -24,8 +24,8 @@ from ..density import JointDensity
 from ..exceptions import DensityFileError
 from ..io import limits as _limits
 from ..io.atomic import atomic_write_text
-from ..io.reader import parse_json, token
-from ..io.validate import schema_error
+from ..io.reader import check_tree, parse_json, token
+from ..io.validate import schema_error, schema_skeleton
 from ._common import (
     FLATTENING,
     FORMAT_TAG,
@@ -252,9 +252,10 @@ def density_from_uhi(
     from hist.serialization import from_uhi
     from uhi.io import from_sparse
 
+    check_tree(doc, where=where, error=DensityFileError)
     ir, name = _select(doc, key, where)
     here = f"{where}, histogram {name!r}"
-    err = next(iter(_uhi_validator().iter_errors(ir)), None)
+    err = next(iter(_uhi_validator().iter_errors(schema_skeleton(ir))), None)
     if err is not None:
         msg = f"{here}: not a UHI histogram ({schema_error(err)})"
         raise DensityFileError(msg)

@@ -36,8 +36,8 @@ from ..modifier import Reweighting
 from ..reinterpret import ReinterpretedModel
 from ..theory import Theory, theory_from_spec
 from .atomic import atomic_write_text
-from .reader import read_json, token
-from .validate import check_migration_size, check_reweighting, check_workspace, schema_error
+from .reader import check_tree, read_json, token
+from .validate import check_migration_size, check_reweighting, check_workspace, schema_error, schema_skeleton
 
 __all__ = ["FORMAT_VERSION", "from_dict", "load", "save", "schema", "to_dict"]
 
@@ -184,6 +184,9 @@ def _check_densities_used(doc: dict[str, Any], where: str) -> None:
 def from_dict(doc: Any, *, where: str = "<dict>") -> ReinterpretedModel:
     """Validate a model-file document and rebuild the model.
 
+    The document is checked like a parsed file (JSON types only, finite
+    numbers, bounded nesting) before anything else.
+
     Raises
     ------
     FileFormatError
@@ -191,9 +194,14 @@ def from_dict(doc: Any, *, where: str = "<dict>") -> ReinterpretedModel:
         fails (the message names the JSON path, channel, density or parameter);
         :class:`~redist.exceptions.InputLimitError` for declared sizes above the limits.
     """
+    check_tree(doc, where=where)
+    return _from_checked(doc, where)
+
+
+def _from_checked(doc: Any, where: str) -> ReinterpretedModel:
     _check_version(doc, where)
     try:
-        jsonschema.validate(doc, schema())
+        jsonschema.validate(schema_skeleton(doc), schema())
     except jsonschema.ValidationError as err:
         msg = f"{where}: schema violation {schema_error(err)}"
         raise FileFormatError(msg) from err
@@ -270,4 +278,4 @@ def load(path: str | Path) -> ReinterpretedModel:
     >>> bool(redist.load(path).logpdf(rm.init_pars()) == rm.logpdf(rm.init_pars()))
     True
     """
-    return from_dict(read_json(path, limit="max_file_bytes"), where=str(path))
+    return _from_checked(read_json(path, limit="max_file_bytes"), str(path))

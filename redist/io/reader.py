@@ -235,6 +235,19 @@ def _bad_scalar(value: Any, path: list[Any], where: str, error: type[FileFormatE
     raise error(msg)
 
 
+def _finite_numbers(items: list[Any]) -> bool:
+    """Fast path: True if ``items`` are all scalars convertible to finite floats (no containers).
+
+    ``False`` means "look item by item" (a container, None, a string that is not a
+    finite number, an unconvertible value), never "invalid".
+    """
+    try:
+        arr = np.fromiter(items, dtype=float, count=len(items))
+    except (TypeError, ValueError, OverflowError):
+        return False
+    return bool(np.isfinite(arr).all())
+
+
 def check_tree(doc: Any, *, where: str, error: type[FileFormatError] = FileFormatError) -> Any:
     """Check a parsed document: JSON types only, finite numbers, string keys, bounded depth.
 
@@ -283,6 +296,8 @@ def check_tree(doc: Any, *, where: str, error: type[FileFormatError] = FileForma
                 elif t is not float or not -_FLOAT_MAX <= value <= _FLOAT_MAX:
                     _bad_scalar(value, [*path, key], where, error)
         else:
+            if len(node) > 16 and _finite_numbers(node):
+                continue
             for i, value in enumerate(node):
                 t = type(value)
                 if t is float:

@@ -18,6 +18,8 @@ from functools import cache
 from importlib.resources import files
 from typing import Any
 
+import numpy as np
+
 from ..exceptions import FileFormatError
 from . import limits as _limits
 from .reader import token
@@ -27,8 +29,10 @@ __all__ = [
     "check_migration_size",
     "check_reweighting",
     "check_workspace",
+    "is_number_list",
     "known_workspace_versions",
     "schema_error",
+    "schema_skeleton",
 ]
 
 
@@ -57,6 +61,51 @@ def schema_error(err: Any) -> str:
     return f"at {loc}: {message[:300]}"
 
 
+def schema_skeleton(doc: Any) -> Any:
+    """A copy of ``doc`` for fast JSON-Schema validation: long lists of numbers cut to two entries.
+
+    A schema checks the *type* of every number of an array one Python call at a
+    time (seconds for a 10 MB model). After :func:`~redist.io.reader.check_tree`
+    has checked every number (finite, JSON types), cutting each list whose items
+    are all numbers to its first two items keeps every schema verdict that does
+    not depend on such a list's length beyond two (``minItems`` <= 2; the
+    lengths themselves are checked explicitly against the limits); lists with
+    any non-number keep all items, so a stray string is still reported at its
+    own index.
+
+    Examples
+    --------
+    >>> schema_skeleton({"a": [1.0, 2.0, 3.0], "b": [1, "x", 3]})
+    {'a': [1.0, 2.0], 'b': [1, 'x', 3]}
+    """
+    if not isinstance(doc, (dict, list)):
+        return doc
+    root: Any = {} if isinstance(doc, dict) else []
+    stack: list[tuple[Any, Any]] = [(doc, root)]
+    while stack:
+        src, dst = stack.pop()
+        if isinstance(src, dict):
+            for k, v in src.items():
+                if isinstance(v, (dict, list)):
+                    new: Any = {} if isinstance(v, dict) else []
+                    dst[k] = new
+                    stack.append((v, new))
+                else:
+                    dst[k] = v
+            continue
+        if len(src) > 2 and all(type(v) is float or type(v) is int for v in src):
+            dst.extend(src[:2])
+            continue
+        for v in src:
+            if isinstance(v, (dict, list)):
+                new = {} if isinstance(v, dict) else []
+                dst.append(new)
+                stack.append((v, new))
+            else:
+                dst.append(v)
+    return root
+
+
 @cache
 def known_workspace_versions() -> frozenset[str]:
     """Workspace schema versions shipped with the installed pyhf (e.g. ``{"1.0.0"}``).
@@ -74,6 +123,19 @@ def known_workspace_versions() -> frozenset[str]:
 
 def _is_number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def is_number_list(items: Any) -> bool:
+    """Whether ``items`` is a list of finite numbers (bools and strings excluded), fast for long lists."""
+    if not isinstance(items, list):
+        return False
+    if len(items) > 16:
+        try:
+            arr = np.array(items)
+        except (ValueError, TypeError):
+            return False
+        return arr.ndim == 1 and arr.dtype.kind in "fiu" and bool(np.isfinite(arr).all())
+    return all(_is_number(v) for v in items)
 
 
 def check_workspace(ws: Any, *, where: str, error: type[FileFormatError] = FileFormatError) -> None:
@@ -123,7 +185,7 @@ def check_workspace(ws: Any, *, where: str, error: type[FileFormatError] = FileF
         for j, s in enumerate(samples):
             data = s.get("data") if isinstance(s, Mapping) else None
             sname = s.get("name") if isinstance(s, Mapping) else None
-            if not isinstance(data, list) or not data or not all(_is_number(v) for v in data):
+            if not is_number_list(data) or not data:
                 msg = f"{here} ({token(name)}), sample {j} ({token(sname)}): data must be a non-empty list of finite numbers"
                 raise error(msg)
             if n is None:
@@ -155,7 +217,7 @@ def check_workspace(ws: Any, *, where: str, error: type[FileFormatError] = FileF
             msg = f"{here}: observation for unknown channel {token(name)}"
             raise error(msg)
         data = obs.get("data")
-        if not isinstance(data, list) or not all(_is_number(v) for v in data):
+        if not is_number_list(data):
             msg = f"{here} (channel {token(name)}): data must be a list of finite numbers"
             raise error(msg)
         if len(data) != nbins[name]:
@@ -235,11 +297,11 @@ def check_reweighting(
         raise error(msg)
     z_bins = []
     for i, e in enumerate(edges):
-        if not isinstance(e, Sequence) or len(e) < 2 or not all(_is_number(v) for v in e):
+        if not is_number_list(e) or len(e) < 2:
             msg = f"{where}: z_edges/{i} must be a list of at least 2 finite numbers"
             raise error(msg)
         _limits.check("max_axis_bins", len(e) - 1, what=f"bins on z axis {i}", where=where)
-        if any(b <= a for a, b in zip(e[:-1], e[1:])):
+        if not np.all(np.diff(np.asarray(e, dtype=float)) > 0):
             msg = f"{where}: z_edges/{i} must be strictly increasing"
             raise error(msg)
         z_bins.append(len(e) - 1)
