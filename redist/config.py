@@ -35,7 +35,8 @@ model file with :func:`redist.save`.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
@@ -49,7 +50,13 @@ import pyhf
 from .exceptions import ConfigError, InputLimitError, RedistError
 from .histio import read_density
 from .io.reader import check_tree, parse_json, parse_yaml, read_bytes, read_json, token
-from .io.validate import check_migration_size, check_reweighting, check_workspace, schema_error, schema_skeleton
+from .io.validate import (
+    check_migration_size,
+    check_reweighting,
+    check_workspace,
+    schema_error,
+    schema_skeleton,
+)
 from .modifier import Reweighting
 from .reinterpret import ReinterpretedModel, reinterpret
 from .theory import Theory, get_theory
@@ -94,7 +101,7 @@ def _str_list(v: Any) -> bool:
 
 
 #: type of each reader option (checked before the reader is called) and its description
-_OPTION_TYPES = {
+_OPTION_TYPES: dict[str, Callable[[Any], bool]] = {
     "flattening": lambda v: v in ("C", "F"),
     "x_name": lambda v: isinstance(v, str),
     "axis_order": _str_list,
@@ -115,7 +122,7 @@ _OPTION_HELP = {
 @cache
 def config_schema(version: str = CONFIG_VERSION) -> dict[str, Any]:
     """The JSON Schema of the config format (shipped in ``redist/schemas``)."""
-    text = files("redist").joinpath("schemas", f"config-{version}.json").read_text(encoding="utf-8")
+    text = (files("redist") / "schemas" / f"config-{version}.json").read_text(encoding="utf-8")
     return json.loads(text)  # type: ignore[no-any-return]
 
 
@@ -270,6 +277,43 @@ def _pointer(doc: Any, pointer: str, where: str) -> Any:
     return cur
 
 
+def _inside(cfg: Config, ref: str) -> bool:
+    """Whether a config path names a file inside the config's directory (or the redist package)."""
+    if ref.startswith(PACKAGE_PREFIX):
+        return True
+    try:
+        return cfg.path(ref).resolve().is_relative_to(cfg.base.resolve())
+    except (OSError, RuntimeError):
+        return False
+
+
+@contextmanager
+def _reading(cfg: Config, ref: str, here: str, what: str) -> Iterator[None]:
+    """Errors reading a file named by a config: with context; no details from files outside its directory.
+
+    A config may name any path (``/etc/shadow``); messages about files outside
+    the config's directory name the file and the kind of error only, never a
+    token of their content.
+    """
+    try:
+        yield
+    except InputLimitError as err:
+        raise InputLimitError(f"{here}: {err}") from err
+    except ConfigError as err:
+        if _inside(cfg, ref):
+            raise
+        msg = f"{here}: {ref!r} is not a usable {what} ({type(err).__name__}; {_WITHHELD})"
+        raise ConfigError(msg) from err
+    except RedistError as err:
+        if _inside(cfg, ref):
+            raise ConfigError(f"{here}: {err}") from err
+        msg = f"{here}: {ref!r} is not a usable {what} ({type(err).__name__}; {_WITHHELD})"
+        raise ConfigError(msg) from err
+
+
+_WITHHELD = "details withheld: the file is outside the config's directory"
+
+
 def _read_json(path: Path, where: str) -> Any:
     return read_json(path, where=f"{where}: {path}", error=ConfigError)
 
@@ -279,9 +323,11 @@ def _z_edges(cfg: Config) -> list[np.ndarray]:
     if "edges" in z:
         raw = z["edges"]
     else:
-        src = cfg.path(z["edges_from"]["file"])
-        doc = _read_json(src, cfg.source)
-        raw = [_pointer(doc, p, f"{cfg.source}: {src}") for p in z["edges_from"]["pointers"]]
+        ref = z["edges_from"]["file"]
+        src = cfg.path(ref)
+        with _reading(cfg, ref, cfg.source, "edge file"):
+            doc = _read_json(src, cfg.source)
+            raw = [_pointer(doc, p, f"{cfg.source}: {src}") for p in z["edges_from"]["pointers"]]
     out = []
     for name, e in zip(z["names"], raw):
         if (
@@ -306,7 +352,10 @@ def _theory(ref: Mapping[str, Any], where: str, what: str) -> Theory:
     except RedistError:
         raise
     except (TypeError, ValueError) as err:  # a plug-in constructor rejecting its settings
-        msg = f"{where}: {what} {token(ref['name'])} rejects its settings ({type(err).__name__}: {str(err)[:200]})"
+        msg = (
+            f"{where}: {what} {token(ref['name'])} rejects its settings "
+            f"({type(err).__name__}: {str(err)[:200]})"
+        )
         raise ConfigError(msg) from err
 
 
@@ -337,12 +386,13 @@ def build_model(
     >>> import redist.config
     >>> rm = redist.config.build_model("examples/belle2_config.json")  # doctest: +SKIP
     """
-    if isinstance(config, (str, Path)):
-        cfg = load_config(config)
-    elif isinstance(config, Config):
-        cfg = config
-    elif isinstance(config, Mapping):
-        cfg = Config(validate_config(dict(config)), Path(base), "<config>")
+    given: Any = config
+    if isinstance(given, (str, Path)):
+        cfg = load_config(given)
+    elif isinstance(given, Config):
+        cfg = given
+    elif isinstance(given, Mapping):
+        cfg = Config(validate_config(dict(given)), Path(base), "<config>")
     else:
         msg = f"config must be a path, mapping or Config, got {type(config).__name__}"
         raise ConfigError(msg)
@@ -350,8 +400,9 @@ def build_model(
     where = cfg.source
     try:
         ws_path = cfg.path(d["workspace"])
-        workspace = _read_json(ws_path, where)
-        check_workspace(workspace, where=f"{where}: workspace {d['workspace']}", error=ConfigError)
+        with _reading(cfg, d["workspace"], where, "workspace"):
+            workspace = _read_json(ws_path, where)
+            check_workspace(workspace, where=f"{where}: workspace {d['workspace']}", error=ConfigError)
         edges = _z_edges(cfg)
         names = tuple(d["z"]["names"])
         theory = _theory(d["theory"], where, "theory")
@@ -368,7 +419,7 @@ def build_model(
         densities = {}
         for i, entry in enumerate(d["densities"]):
             here = f"{where}: densities/{i} (channel {entry['channel']!r}, sample {entry['sample']!r})"
-            try:
+            with _reading(cfg, entry["file"], here, f"{entry['layout']} density file"):
                 densities[(entry["channel"], entry["sample"])] = read_density(
                     cfg.path(entry["file"]),
                     entry["layout"],
@@ -377,11 +428,6 @@ def build_model(
                     z_names=names,
                     options=entry.get("options"),
                 )
-            except InputLimitError as err:
-                raise InputLimitError(f"{here}: {err}") from err
-            except RedistError as err:
-                msg = f"{here}: {err}"
-                raise ConfigError(msg) from err
         return reinterpret(
             workspace,
             densities,

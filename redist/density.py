@@ -57,7 +57,7 @@ def _empty_hist(
     z_names: Sequence[str],
     error: type[DensityError] = DensityError,
     where: str = "density",
-) -> hist.Hist:
+) -> hist.Hist[Any]:
     """Empty n(x, z) histogram with Weight storage (x: Integer axis, z: Variable axes)."""
     if len(z_names) != len(z_edges):
         msg = f"{len(z_edges)} z axes but {len(z_names)} names {list(z_names)}"
@@ -73,7 +73,7 @@ def _empty_hist(
     from .io.validate import check_density_sizes
 
     check_density_sizes(int(n_x), [len(e) - 1 for e in z_edges], where=where)
-    axes = [hist.axis.Integer(0, int(n_x), name=x_name, label="fit bin", underflow=False, overflow=False)]
+    axes: list[Any] = [hist.axis.Integer(0, int(n_x), name=x_name, label="fit bin", underflow=False, overflow=False)]
     axes += [
         hist.axis.Variable(e, name=n, label=n, underflow=False, overflow=False)
         for e, n in zip(z_edges, z_names)
@@ -101,7 +101,7 @@ class JointDensity:
     ('q2',)
     """
 
-    def __init__(self, histogram: hist.Hist, *, source: str = "<memory>") -> None:
+    def __init__(self, histogram: hist.Hist[Any], *, source: str = "<memory>") -> None:
         if histogram.ndim < 2:
             msg = f"{source}: a joint density needs an x axis and at least one z axis"
             raise DensityError(msg)
@@ -127,7 +127,10 @@ class JointDensity:
             vals = np.asarray(values, dtype=float)
             var = None if variances is None else np.asarray(variances, dtype=float)
         except (TypeError, ValueError, OverflowError) as err:
-            msg = f"{source}: values and variances must be rectangular arrays of numbers ({type(err).__name__})"
+            msg = (
+                f"{source}: values and variances must be rectangular arrays of numbers "
+                f"({type(err).__name__})"
+            )
             raise DensityError(msg) from err
         shape = tuple(len(e) - 1 for e in edges)
         if vals.ndim == 2 and len(edges) > 1 and vals.shape[1] == int(np.prod(shape)):
@@ -139,7 +142,7 @@ class JointDensity:
             msg = f"{source}: variances of shape {var.shape} do not match values of shape {vals.shape}"
             raise DensityError(msg)
         h = _empty_hist(vals.shape[0], edges, x_name, z_names, where=source)
-        view = h.view()
+        view: Any = h.view()
         view["value"] = vals
         view["variance"] = np.zeros_like(vals) if var is None else var.reshape(vals.shape)
         return cls(h, source=source)
@@ -262,7 +265,8 @@ class JointDensity:
 
     def yields(self) -> np.ndarray:
         """Total yield per fit bin, sum over z."""
-        return self.values().sum(axis=1)
+        out: np.ndarray = self.values().sum(axis=1)
+        return out
 
     def efficiency(self, produced: Any) -> np.ndarray:
         """epsilon(x|z) = n(x, z) / N(z) with ``produced`` = N(z), the produced yield per z bin.
@@ -274,7 +278,8 @@ class JointDensity:
             msg = f"{self.source}: produced yields need {self.values().shape[1]} finite non-negative entries"
             raise DensityError(msg)
         with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(n > 0, self.values() / np.where(n > 0, n, 1.0), 0.0)
+            out: np.ndarray = np.where(n > 0, self.values() / np.where(n > 0, n, 1.0), 0.0)
+        return out
 
     # -- validation --------------------------------------------------------------
     def check(self, *, n_bins: int | None = None, where: str | None = None) -> None:

@@ -21,6 +21,7 @@ bias the reweighting silently.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -50,7 +51,7 @@ def _edges(z_edges: Any) -> list[np.ndarray]:
     return _edges_list(z_edges, FillError)
 
 
-def _empty(n_x: int, edges: list[np.ndarray], x_name: str, z_names: Sequence[str]) -> hist.Hist:
+def _empty(n_x: int, edges: list[np.ndarray], x_name: str, z_names: Sequence[str]) -> hist.Hist[Any]:
     return _empty_hist(n_x, edges, x_name, z_names, FillError)
 
 
@@ -153,14 +154,17 @@ def _guarded(items: Iterable[Any], where: str, errors: tuple[type[BaseException]
         yield item
 
 
-def _check_sums(h: hist.Hist, where: str) -> None:
+def _check_sums(h: hist.Hist[Any], where: str) -> None:
     """The filled sums (values and variances) are finite: large weights can overflow when added."""
-    view = h.view()
+    view: Any = h.view()
     for field in ("value", "variance"):
         arr = np.asarray(view[field])
         if not np.all(np.isfinite(arr)):
             idx = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
-            msg = f"{where}: the sum of {field}s overflows at fit bin {idx[0]}, z bin {idx[1:]}; rescale the weights"
+            msg = (
+                f"{where}: the sum of {field}s overflows at fit bin {idx[0]}, z bin {idx[1:]}; "
+                "rescale the weights"
+            )
             raise FillError(msg)
 
 
@@ -169,7 +173,8 @@ def _progress(it: Iterable[Any], progress: bool, total: int | None, desc: str) -
         return it
     from tqdm.auto import tqdm
 
-    return tqdm(it, total=total, desc=desc, unit="chunk")
+    bar: Iterable[Any] = tqdm(it, total=total, desc=desc, unit="chunk")
+    return bar
 
 
 def fill(
@@ -245,9 +250,9 @@ def fill(
 
 
 def _fill_hist(
-    h: hist.Hist, xi: np.ndarray, zz: np.ndarray, w: np.ndarray, x_name: str, z_names: Sequence[str]
+    h: hist.Hist[Any], xi: np.ndarray, zz: np.ndarray, w: np.ndarray, x_name: str, z_names: Sequence[str]
 ) -> None:
-    args = {x_name: xi, **{n: zz[:, i] for i, n in enumerate(z_names)}}
+    args: dict[str, Any] = {x_name: xi, **{n: zz[:, i] for i, n in enumerate(z_names)}}
     h.fill(**args, weight=w)
 
 
@@ -378,7 +383,7 @@ def fill_root(
     try:
         with uproot.open(path) as f:
             if tree not in f:
-                msg = f"{path}: no TTree {tree!r}; file has {[str(k)[:40] for k in f.keys()][:10]}"
+                msg = f"{path}: no TTree {tree!r}; file has {[str(k)[:40] for k in f][:10]}"
                 raise FillError(msg)
             obj = f[tree]
             if not isinstance(obj, (uproot.behaviors.TTree.TTree, uproot.behaviors.RNTuple.RNTuple)):
@@ -449,9 +454,9 @@ def fill_dask(
     check run in the same pass over the data as the histogram.
     """
     try:
-        import dask
-        import dask.array as da
-        import dask_histogram as dh
+        dask: Any = importlib.import_module("dask")
+        da: Any = importlib.import_module("dask.array")
+        dh: Any = importlib.import_module("dask_histogram")
     except ImportError as err:
         msg = "dask fills need dask and dask-histogram: pip install 'redist[dask]'"
         raise FillError(msg) from err
@@ -501,8 +506,8 @@ def parquet_to_dask(path: str | Path, columns: Sequence[str]) -> dict[str, Any]:
     worker that histograms it.
     """
     try:
-        import dask
-        import dask.array as da
+        dask: Any = importlib.import_module("dask")
+        da: Any = importlib.import_module("dask.array")
         import pyarrow.parquet as pq
     except ImportError as err:
         msg = "lazy Parquet input needs dask and pyarrow: pip install 'redist[dask,io]'"
@@ -518,7 +523,8 @@ def parquet_to_dask(path: str | Path, columns: Sequence[str]) -> dict[str, Any]:
 
     def _read(rg: int, col: str) -> np.ndarray:
         table = pq.ParquetFile(path).read_row_group(rg, columns=[col])
-        return table.column(col).to_numpy()
+        arr: np.ndarray = table.column(col).to_numpy()
+        return arr
 
     out = {}
     for col in columns:

@@ -170,9 +170,10 @@ def _walk(obj: Any, path: str, seen: list[tuple[str, Any]]) -> None:
                 idx = np.argwhere(bad)[0]
                 seen.append((f"{path}/{'/'.join(str(int(i)) for i in idx)}", obj[tuple(idx)]))
                 seen.extend([("", None)] * (int(bad.sum()) - 1))
-    elif isinstance(obj, (float, complex, np.floating, np.complexfloating)):
-        if not (math.isfinite(obj.real) and math.isfinite(obj.imag)):
-            seen.append((path, obj))
+    elif isinstance(obj, (float, complex, np.floating, np.complexfloating)) and not (
+        math.isfinite(obj.real) and math.isfinite(obj.imag)
+    ):
+        seen.append((path, obj))
 
 
 def ensure_finite(result: Any, what: str = "result") -> Any:
@@ -199,6 +200,7 @@ def ensure_finite(result: Any, what: str = "result") -> Any:
     if seen:
         where, value = seen[0]
         n = len(seen)
-        msg = f"{what}: {where or '<root>'} is {value} ({n} non-finite number{'s' if n > 1 else ''}); not reported"
+        plural = "s" if n > 1 else ""
+        msg = f"{what}: {where or '<root>'} is {value} ({n} non-finite number{plural}); not reported"
         raise NonFiniteResult(msg)
     return result

@@ -8,7 +8,6 @@ list for vector parameters, or ``init`` for the model's initial value).
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import click

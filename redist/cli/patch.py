@@ -17,7 +17,6 @@ several ``--grid`` options span a Cartesian product (first one slowest).
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import click
 

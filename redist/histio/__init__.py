@@ -37,11 +37,11 @@ from typing import Any
 
 from ..density import JointDensity
 from ..exceptions import DensityFileError
-from ._common import FLATTENING, FORMAT_TAG, FORMAT_VERSION, LAYOUTS, check_expected
+from ._common import FLATTENING, LAYOUTS, check_expected
 from .csv import read_csv, write_csv
-from .hepdata import density_from_hepdata, read_hepdata, write_hepdata
+from .hepdata import read_hepdata, write_hepdata
 from .root import read_root, write_root
-from .uhi import density_from_uhi, read_uhi, write_uhi
+from .uhi import read_uhi, write_uhi
 
 __all__ = [
     "FLATTENING",

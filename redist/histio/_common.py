@@ -137,11 +137,11 @@ def check_expected(
         if len(want_edges) != len(dens.z_edges):
             msg = f"{where}: file has {len(dens.z_edges)} kinematic axes, expected {len(want_edges)}"
             raise DensityFileError(msg)
-        for i, (got, want) in enumerate(zip(dens.z_edges, want_edges), start=1):
-            if got.shape != want.shape or not np.allclose(got, want, rtol=1e-12, atol=1e-12):
+        for i, (got_e, want_e) in enumerate(zip(dens.z_edges, want_edges), start=1):
+            if got_e.shape != want_e.shape or not np.allclose(got_e, want_e, rtol=1e-12, atol=1e-12):
                 msg = (
                     f"{where}: axis {i} ({dens.z_names[i - 1]!r}) has bin edges "
-                    f"{short(got)}, expected {short(want)}"
+                    f"{short(got_e)}, expected {short(want_e)}"
                 )
                 raise DensityFileError(msg)
     return dens

@@ -85,6 +85,7 @@ def _parse_csv_header(lines: list[tuple[int, str]], where: str) -> dict[str, Any
         body = ln.lstrip().lstrip("#").strip()
         here = f"{where}: line {lineno}"
         key = None
+        value: Any = None
         if body.startswith(FORMAT_TAG):
             key, value = "version", body
         elif body.startswith("axis_order:"):
@@ -221,6 +222,6 @@ def read_csv(
             f"{int(np.prod(shape))} bins (axis order x, {', '.join(z_names)}; flattening {flat})"
         )
         raise DensityFileError(msg)
-    full = vals.reshape((vals.shape[0], *shape), order=flat)
+    full = vals.reshape((vals.shape[0], *shape), order="F" if flat == "F" else "C")
     dens = density_from_array(full, edges, where, x_name=x_name, z_names=tuple(z_names))
     return check_expected(dens, where, n_x=n_x, z_names=None, z_edges=None)

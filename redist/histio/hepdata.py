@@ -283,7 +283,8 @@ def density_from_hepdata(
     z_cols = list(z) if z is not None else [n for n in names if n not in x_cols]
     for n in (*x_cols, *z_cols):
         if n not in cols:
-            msg = f"{where}: missing column {token(n)}; independent variables are {[c[:40] for c in names[:20]]}"
+            have = [c[:40] for c in names[:20]]
+            msg = f"{where}: missing column {token(n)}; independent variables are {have}"
             raise DensityFileError(msg)
     if not z_cols:
         msg = f"{where}: no kinematic (z) column; independent variables are {[c[:40] for c in names[:20]]}"
@@ -291,7 +292,8 @@ def density_from_hepdata(
     if isinstance(dependent, str):
         dnames = [str((d.get("header") or {}).get("name")) if isinstance(d, dict) else "" for d in dep]
         if dependent not in dnames:
-            msg = f"{where}: missing dependent variable {token(dependent)}; have {[d[:40] for d in dnames[:20]]}"
+            have = [d[:40] for d in dnames[:20]]
+            msg = f"{where}: missing dependent variable {token(dependent)}; have {have}"
             raise DensityFileError(msg)
         dcol = dep[dnames.index(dependent)]
     else:
@@ -344,9 +346,9 @@ def density_from_hepdata(
     edges, zi = [], []
     for n in z_cols:
         lo, hi = _bin_coords(cols[n], where, n)
-        e, i = _edges_from_bins(lo, hi, where, n)
+        e, idx = _edges_from_bins(lo, hi, where, n)
         edges.append(e)
-        zi.append(i)
+        zi.append(idx)
     shape = (nx, *(len(e) - 1 for e in edges))
     size = math.prod(shape)
     _limits.check("max_z_bins", size // max(nx, 1), what="z bins", where=where)

@@ -63,6 +63,7 @@ def uproot_errors() -> tuple[type[BaseException], ...]:
         IndexError,
         KeyError,
         TypeError,
+        AttributeError,
         zlib.error,
         struct.error,
         UnicodeDecodeError,
@@ -93,7 +94,7 @@ def write_root(path: str | Path, densities: JointDensity | Mapping[str, JointDen
                 f"{FORMAT_TAG} {FORMAT_VERSION}; axis_order={layout_string(dens)}; "
                 f"flattening={FLATTENING}"
             )
-            axes = [hist.axis.Regular(dens.n_x, 0, dens.n_x, name=dens.x_name, label=dens.x_name)]
+            axes: list[Any] = [hist.axis.Regular(dens.n_x, 0, dens.n_x, name=dens.x_name, label=dens.x_name)]
             axes += [hist.axis.Variable(e, name=n, label=n) for n, e in zip(dens.z_names, dens.z_edges)]
             h = hist.Hist(*axes, storage=hist.storage.Weight(), name=title)
             view = h.view()
@@ -106,12 +107,12 @@ def write_root(path: str | Path, densities: JointDensity | Mapping[str, JointDen
 def _read_object(f: Any, path: Path, key: str, where: str) -> Any:
     uproot = _uproot()
     if key not in f:
-        msg = f"{path}: no object {token(key)}; file has {[str(k)[:40] for k in f.keys()][:10]}"
+        msg = f"{path}: no object {token(key)}; file has {[str(k)[:40] for k in f][:10]}"
         raise DensityFileError(msg)
     try:
         rkey = f.key(key)
         declared = int(rkey.data_uncompressed_bytes)
-    except (AttributeError, *uproot_errors()) as err:  # a path into a TTree has no key of its own
+    except uproot_errors() as err:  # e.g. a path into a TTree has no key of its own
         msg = f"{where}: not a histogram stored under its own key ({type(err).__name__})"
         raise DensityFileError(msg) from err
     _limits.check("max_array_bytes", declared, what="uncompressed bytes", where=where)
@@ -183,7 +184,8 @@ def read_root(
         msg = f"{where}: corrupt ROOT file ({type(err).__name__})"
         raise DensityFileError(msg) from err
     inner = tuple(slice(1, -1) for _ in range(values.ndim))
-    if not np.all(np.isfinite(values)) or not np.isclose(values.sum(), values[inner].sum(), rtol=1e-12, atol=0.0):
+    flow_ok = np.isclose(values.sum(), values[inner].sum(), rtol=1e-12, atol=0.0)
+    if not np.all(np.isfinite(values)) or not flow_ok:
         msg = f"{where}: under/overflow bins hold entries (or values are not finite); extend the binning"
         raise DensityFileError(msg)
     dens = density_from_array(

@@ -225,7 +225,8 @@ def _select(doc: Any, key: str | None, where: str) -> tuple[dict[str, Any], str]
     names = list(doc)
     if key is None:
         if len(names) != 1:
-            msg = f"{where}: file holds {len(names)} histograms {[str(n)[:40] for n in names[:10]]}; pass key="
+            shown = [str(n)[:40] for n in names[:10]]
+            msg = f"{where}: file holds {len(names)} histograms {shown}; pass key="
             raise DensityFileError(msg)
         key = names[0]
     if key not in doc:

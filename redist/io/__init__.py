@@ -20,8 +20,17 @@ from __future__ import annotations
 
 from . import limits
 from .atomic import atomic_path, atomic_write_bytes, atomic_write_text, check_output
-from .reader import parse_json, parse_yaml, read_bytes, read_json, read_npz, read_structured, read_text, read_yaml
 from .model import FORMAT_VERSION, from_dict, load, save, schema, to_dict
+from .reader import (
+    parse_json,
+    parse_yaml,
+    read_bytes,
+    read_json,
+    read_npz,
+    read_structured,
+    read_text,
+    read_yaml,
+)
 
 __all__ = [
     "FORMAT_VERSION",

@@ -52,7 +52,7 @@ FORMAT_VERSION = "1.0.0"
 @cache
 def schema(name: str = f"model-{FORMAT_VERSION}") -> dict[str, Any]:
     """A JSON Schema shipped with redist, by file stem."""
-    text = files("redist").joinpath("schemas", f"{name}.json").read_text(encoding="utf-8")
+    text = (files("redist") / "schemas" / f"{name}.json").read_text(encoding="utf-8")
     out: dict[str, Any] = json.loads(text)
     return out
 
@@ -140,7 +140,10 @@ def _theory(spec: dict[str, Any], where: str) -> Theory:
     except RedistError:
         raise
     except (TypeError, ValueError) as err:  # a plug-in constructor rejecting its settings
-        msg = f"{where}: theory {token(spec.get('name'))} rejects its settings ({type(err).__name__}: {str(err)[:200]})"
+        msg = (
+            f"{where}: theory {token(spec.get('name'))} rejects its settings "
+            f"({type(err).__name__}: {str(err)[:200]})"
+        )
         raise FileFormatError(msg) from err
 
 

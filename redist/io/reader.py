@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from ..exceptions import FileFormatError, InputLimitError
+from ..exceptions import FileFormatError, InputLimitError, RedistError
 from . import limits as _limits
 
 __all__ = [
@@ -75,9 +75,11 @@ def token(value: Any, width: int = 40) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
-def _open_regular(path: str | Path, where: str, error: type[FileFormatError]) -> tuple[int, os.stat_result]:
+def _open_regular(path: str | Path, where: str, error: type[RedistError]) -> tuple[int, os.stat_result]:
     """Open ``path`` read-only without blocking; the opened file must be a regular file."""
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+    flags = os.O_RDONLY
+    for extra in ("O_NONBLOCK", "O_NOCTTY", "O_CLOEXEC"):
+        flags |= getattr(os, extra, 0)
     try:
         real = os.path.realpath(path)
         fd = os.open(real, flags)
@@ -111,7 +113,7 @@ def regular_file(
     path: str | Path,
     *,
     where: str | None = None,
-    error: type[FileFormatError] = FileFormatError,
+    error: type[RedistError] = FileFormatError,
     limit: str | None = None,
 ) -> Path:
     """Resolve ``path`` (following symlinks) and check that it is a regular file.
@@ -147,7 +149,7 @@ def read_bytes(
     path: str | Path,
     *,
     where: str | None = None,
-    error: type[FileFormatError] = FileFormatError,
+    error: type[RedistError] = FileFormatError,
     limit: str = "max_file_bytes",
 ) -> bytes:
     """Read a regular file of at most the byte limit ``limit`` (a name in :mod:`redist.io.limits`).
@@ -189,7 +191,7 @@ def read_bytes(
     return b"".join(chunks)
 
 
-def _decode(data: bytes, where: str, error: type[FileFormatError]) -> str:
+def _decode(data: bytes, where: str, error: type[RedistError]) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as err:
@@ -201,7 +203,7 @@ def read_text(
     path: str | Path,
     *,
     where: str | None = None,
-    error: type[FileFormatError] = FileFormatError,
+    error: type[RedistError] = FileFormatError,
     limit: str = "max_file_bytes",
 ) -> str:
     """Read a UTF-8 text file through :func:`read_bytes`; errors name ``where`` (default: the path)."""
@@ -214,7 +216,7 @@ def _pointer(path: list[Any]) -> str:
     return "/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in path) if path else "<root>"
 
 
-def _bad_scalar(value: Any, path: list[Any], where: str, error: type[FileFormatError]) -> None:
+def _bad_scalar(value: Any, path: list[Any], where: str, error: type[RedistError]) -> None:
     """Raise unless ``value`` is a finite JSON scalar."""
     t = type(value)
     if t is float:
@@ -248,7 +250,7 @@ def _finite_numbers(items: list[Any]) -> bool:
     return bool(np.isfinite(arr).all())
 
 
-def check_tree(doc: Any, *, where: str, error: type[FileFormatError] = FileFormatError) -> Any:
+def check_tree(doc: Any, *, where: str, error: type[RedistError] = FileFormatError) -> Any:
     """Check a parsed document: JSON types only, finite numbers, string keys, bounded depth.
 
     Iterative (no recursion), so any nesting is reported, not crashed on.
@@ -283,7 +285,10 @@ def check_tree(doc: Any, *, where: str, error: type[FileFormatError] = FileForma
         node, path = stack.pop()
         if len(path) >= max_depth:
             _limits.check(
-                "max_depth", len(path) + 1, what="levels of nesting", where=f"{where} at {_pointer(path[:6])}/..."
+                "max_depth",
+                len(path) + 1,
+                what="levels of nesting",
+                where=f"{where} at {_pointer(path[:6])}/...",
             )
         if type(node) is dict:
             for key, value in node.items():
@@ -331,7 +336,7 @@ def _reject_constant(name: str) -> float:
     raise ValueError(msg)
 
 
-def parse_json(text: str | bytes, *, where: str, error: type[FileFormatError] = FileFormatError) -> Any:
+def parse_json(text: str | bytes, *, where: str, error: type[RedistError] = FileFormatError) -> Any:
     """Parse JSON strictly: no NaN/Infinity or overflowing numbers, no duplicate keys, bounded nesting.
 
     Examples
@@ -368,7 +373,7 @@ def read_json(
     path: str | Path,
     *,
     where: str | None = None,
-    error: type[FileFormatError] = FileFormatError,
+    error: type[RedistError] = FileFormatError,
     limit: str = "max_file_bytes",
 ) -> Any:
     """Read and strictly parse a JSON file (see :func:`parse_json`), with errors naming the file.
@@ -385,7 +390,7 @@ def read_json(
 
 
 # ----------------------------------------------------------------------------- YAML
-def _yaml_loader(error: type[FileFormatError], where: str) -> Any:
+def _yaml_loader(error: type[RedistError], where: str) -> Any:
     yaml = _yaml(error)
 
     class Loader(yaml.SafeLoader):  # type: ignore[name-defined,misc]
@@ -423,7 +428,7 @@ def _yaml_loader(error: type[FileFormatError], where: str) -> Any:
     return Loader
 
 
-def _yaml(error: type[FileFormatError]) -> Any:
+def _yaml(error: type[RedistError]) -> Any:
     from .._optional import optional_import
 
     try:
@@ -432,14 +437,14 @@ def _yaml(error: type[FileFormatError]) -> Any:
         raise error(str(err)) from err
 
 
-def parse_yaml(text: str | bytes, *, where: str, error: type[FileFormatError] = FileFormatError) -> Any:
-    """Parse YAML safely: no aliases/anchors, no duplicate keys, JSON types only, bounded size and depth.
+def parse_yaml(text: str | bytes, *, where: str, error: type[RedistError] = FileFormatError) -> Any:
+    r"""Parse YAML safely: no aliases/anchors, no duplicate keys, JSON types only, bounded size and depth.
 
     Examples
     --------
     >>> parse_yaml("a: [1, 2]", where="x.yaml")
     {'a': [1, 2]}
-    >>> parse_yaml("a: &x 1\\nb: *x", where="x.yaml")  # doctest: +ELLIPSIS
+    >>> parse_yaml("a: &x 1\nb: *x", where="x.yaml")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
     redist.exceptions.FileFormatError: x.yaml: YAML anchors and aliases are not allowed (line 1, column 4)
@@ -448,8 +453,9 @@ def parse_yaml(text: str | bytes, *, where: str, error: type[FileFormatError] = 
         text = _decode(text, where, error)
     _limits.check("max_yaml_bytes", len(text.encode("utf-8")), what="bytes of YAML", where=where)
     yaml = _yaml(error)
-    loader = _yaml_loader(error, where)(text)
+    loader = None
     try:
+        loader = _yaml_loader(error, where)(text)
         doc = loader.get_single_data()
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
@@ -464,7 +470,8 @@ def parse_yaml(text: str | bytes, *, where: str, error: type[FileFormatError] = 
         msg = f"{where}: YAML nested far deeper than the limit max_depth = {depth}"
         raise InputLimitError(msg) from err
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     return check_tree(doc, where=where, error=error)
 
 
@@ -472,7 +479,7 @@ def read_yaml(
     path: str | Path,
     *,
     where: str | None = None,
-    error: type[FileFormatError] = FileFormatError,
+    error: type[RedistError] = FileFormatError,
     limit: str = "max_yaml_bytes",
 ) -> Any:
     """Read and safely parse a YAML file (see :func:`parse_yaml`)."""
@@ -484,7 +491,7 @@ def read_structured(
     path: str | Path,
     *,
     where: str | None = None,
-    error: type[FileFormatError] = FileFormatError,
+    error: type[RedistError] = FileFormatError,
     limit: str = "max_file_bytes",
 ) -> Any:
     """Read JSON, or YAML if the suffix is ``.yaml``/``.yml``."""
@@ -503,7 +510,7 @@ def read_npz(
     path: str | Path,
     *,
     where: str | None = None,
-    error: type[FileFormatError] = FileFormatError,
+    error: type[RedistError] = FileFormatError,
     allowed: Callable[[str, np.dtype[Any], tuple[int, ...]], str | None] | None = None,
 ) -> dict[str, np.ndarray]:
     """Read every array of an ``.npz`` archive, checking each member *before* allocating it.
@@ -559,7 +566,10 @@ def read_npz(
                         _limits.check("max_array_bytes", nbytes, what="bytes of array data", where=here)
                         start = member.tell()
                         if start + nbytes != info.file_size:
-                            msg = f"{here}: header declares shape {shape} ({nbytes} bytes), the member holds {info.file_size - start}"
+                            msg = (
+                                f"{here}: header declares shape {shape} ({nbytes} bytes), "
+                                f"the member holds {info.file_size - start}"
+                            )
                             raise error(msg)
                         if allowed is not None:
                             reason = allowed(key, dtype, tuple(shape))
@@ -567,7 +577,7 @@ def read_npz(
                                 msg = f"{here}: {reason}"
                                 raise error(msg)
                         data = member.read(nbytes + 1)
-                except (zipfile.BadZipFile, ValueError, EOFError, OSError, SyntaxError, NotImplementedError) as err:
+                except (zipfile.BadZipFile, ValueError, EOFError, OSError, SyntaxError) as err:
                     if isinstance(err, FileFormatError):
                         raise
                     msg = f"{here}: corrupt .npy member ({type(err).__name__})"

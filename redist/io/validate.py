@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from ..exceptions import FileFormatError
+from ..exceptions import FileFormatError, RedistError
 from . import limits as _limits
 from .reader import token
 
@@ -138,7 +138,7 @@ def is_number_list(items: Any) -> bool:
     return all(_is_number(v) for v in items)
 
 
-def check_workspace(ws: Any, *, where: str, error: type[FileFormatError] = FileFormatError) -> None:
+def check_workspace(ws: Any, *, where: str, error: type[RedistError] = FileFormatError) -> None:
     """Check a pyhf workspace document beyond its schema, before pyhf sees it.
 
     * ``version`` is a version string pyhf ships a schema for (never a path);
@@ -183,10 +183,26 @@ def check_workspace(ws: Any, *, where: str, error: type[FileFormatError] = FileF
             raise error(msg)
         n = None
         for j, s in enumerate(samples):
-            data = s.get("data") if isinstance(s, Mapping) else None
-            sname = s.get("name") if isinstance(s, Mapping) else None
+            if not isinstance(s, Mapping) or not isinstance(s.get("name"), str):
+                msg = f"{here} ({token(name)}), sample {j}: a sample needs a name"
+                raise error(msg)
+            data: Any = s.get("data")
+            sname = s["name"]
+            mods = s.get("modifiers", [])
+            if not isinstance(mods, list) or not all(
+                isinstance(m, Mapping) and isinstance(m.get("name"), str) and isinstance(m.get("type"), str)
+                for m in mods
+            ):
+                msg = (
+                    f"{here} ({token(name)}), sample {j} ({token(sname)}): "
+                    "modifiers must be objects with a name and a type"
+                )
+                raise error(msg)
             if not is_number_list(data) or not data:
-                msg = f"{here} ({token(name)}), sample {j} ({token(sname)}): data must be a non-empty list of finite numbers"
+                msg = (
+                    f"{here} ({token(name)}), sample {j} ({token(sname)}): "
+                    "data must be a non-empty list of finite numbers"
+                )
                 raise error(msg)
             if n is None:
                 n = len(data)
@@ -221,7 +237,10 @@ def check_workspace(ws: Any, *, where: str, error: type[FileFormatError] = FileF
             msg = f"{here} (channel {token(name)}): data must be a list of finite numbers"
             raise error(msg)
         if len(data) != nbins[name]:
-            msg = f"{here}: {len(data)} observed counts for channel {token(name)}, which has {nbins[name]} bins"
+            msg = (
+                f"{here}: {len(data)} observed counts for channel {token(name)}, "
+                f"which has {nbins[name]} bins"
+            )
             raise error(msg)
         neg = [i for i, v in enumerate(data) if v < 0]
         if neg:
@@ -234,7 +253,7 @@ def check_workspace(ws: Any, *, where: str, error: type[FileFormatError] = FileF
 
 
 def check_density_sizes(
-    n_x: int, z_bins: Sequence[int], *, where: str, error: type[FileFormatError] = FileFormatError
+    n_x: int, z_bins: Sequence[int], *, where: str, error: type[RedistError] = FileFormatError
 ) -> None:
     """Declared sizes of a density against ``max_axis_bins``, ``max_z_bins`` and ``max_density_cells``.
 
@@ -274,7 +293,7 @@ def check_reweighting(
     theory: Any,
     null: Any = None,
     where: str,
-    error: type[FileFormatError] = FileFormatError,
+    error: type[RedistError] = FileFormatError,
 ) -> None:
     """Numbers of a reweighting document that a schema cannot check.
 
@@ -317,7 +336,7 @@ def check_reweighting(
             msg = f"{where}: bounds of {token(name)} are [{lo:g}, {hi:g}]; need low < high"
             raise error(msg)
         bounds[str(name)] = (lo, hi)
-    checks: list[tuple[str, Mapping[str, Any], dict[str, tuple[float, float]]]] = [
+    checks: list[tuple[str, Any, dict[str, tuple[float, float]]]] = [
         ("values", doc.get("values") or {}, bounds),
         ("inits", doc.get("inits") or {}, bounds),
         ("null_values", doc.get("null_values") or {}, _bounds_of(null) if null is not None else own),
@@ -333,7 +352,10 @@ def check_reweighting(
             if name in within:
                 lo, hi = within[name]
                 if not lo <= float(v) <= hi:
-                    msg = f"{where}: {what} of {token(name)} = {float(v):g} is outside its bounds [{lo:g}, {hi:g}]"
+                    msg = (
+                        f"{where}: {what} of {token(name)} = {float(v):g} is outside its bounds "
+                        f"[{lo:g}, {hi:g}]"
+                    )
                     raise error(msg)
     cutoff = doc.get("cutoff")
     if cutoff is not None:
@@ -341,6 +363,7 @@ def check_reweighting(
             msg = f"{where}: cutoff needs one [low, high] per z axis ({len(z_bins)})"
             raise error(msg)
         for i, c in enumerate(cutoff):
-            if not isinstance(c, Sequence) or len(c) != 2 or not all(_is_number(v) for v in c) or not c[0] < c[1]:
+            ok = isinstance(c, Sequence) and len(c) == 2 and all(_is_number(v) for v in c)
+            if not ok or not c[0] < c[1]:
                 msg = f"{where}: cutoff/{i} must be [low, high] with finite low < high"
                 raise error(msg)
