@@ -73,7 +73,9 @@ def _empty_hist(
     from .io.validate import check_density_sizes
 
     check_density_sizes(int(n_x), [len(e) - 1 for e in z_edges], where=where)
-    axes: list[Any] = [hist.axis.Integer(0, int(n_x), name=x_name, label="fit bin", underflow=False, overflow=False)]
+    axes: list[Any] = [
+        hist.axis.Integer(0, int(n_x), name=x_name, label="fit bin", underflow=False, overflow=False)
+    ]
     axes += [
         hist.axis.Variable(e, name=n, label=n, underflow=False, overflow=False)
         for e, n in zip(z_edges, z_names)

@@ -31,6 +31,7 @@ import math
 import os
 import stat
 import zipfile
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -534,7 +535,7 @@ def read_npz(
     with os.fdopen(fd, "rb") as fh:
         try:
             zf = zipfile.ZipFile(fh)
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as err:
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as err:
             msg = f"{where}: not an .npz (zip) archive"
             raise error(msg) from err
         with zf:
@@ -577,7 +578,8 @@ def read_npz(
                                 msg = f"{here}: {reason}"
                                 raise error(msg)
                         data = member.read(nbytes + 1)
-                except (zipfile.BadZipFile, ValueError, EOFError, OSError, SyntaxError) as err:
+                except (zipfile.BadZipFile, zlib.error, ValueError, EOFError, OSError, SyntaxError,
+                        NotImplementedError) as err:
                     if isinstance(err, FileFormatError):
                         raise
                     msg = f"{here}: corrupt .npy member ({type(err).__name__})"

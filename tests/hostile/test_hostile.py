@@ -73,18 +73,22 @@ class Worker:
         line = self.proc.stdout.readline()
         if not line:
             err = self.proc.stderr.read()[-3000:]
-            self.proc = None
+            self.stop()
             return {"case": name, "raised": "WorkerDied", "mro": ["WorkerDied"], "message": err}
         return json.loads(line)
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.stdin.close()
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.proc is None:
+            return
+        self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc.stdout.close()
+        self.proc.stderr.close()
+        self.proc = None
 
 
 @pytest.fixture(scope="module")
