@@ -151,9 +151,9 @@ def read_bytes(
     *,
     where: str | None = None,
     error: type[RedistError] = FileFormatError,
-    limit: str = "max_file_bytes",
+    limit: str | int = "max_file_bytes",
 ) -> bytes:
-    """Read a regular file of at most the byte limit ``limit`` (a name in :mod:`redist.io.limits`).
+    """Read a regular file of at most the byte limit ``limit`` (a name in :mod:`redist.io.limits`, or bytes).
 
     Reads at most ``limit + 1`` bytes, whatever the file claims its size is.
 
@@ -164,6 +164,9 @@ def read_bytes(
         :class:`~redist.exceptions.InputLimitError` if it is larger than the limit.
     """
     where = where or str(path)
+    if isinstance(limit, int):  # an explicit number of bytes (the pre-limits-table interface)
+        with _limits.override(max_file_bytes=limit):
+            return read_bytes(path, where=where, error=error, limit="max_file_bytes")
     cap = getattr(_limits.current(), limit)
     fd, st = _open_regular(path, where, error)
     try:
@@ -205,7 +208,7 @@ def read_text(
     *,
     where: str | None = None,
     error: type[RedistError] = FileFormatError,
-    limit: str = "max_file_bytes",
+    limit: str | int = "max_file_bytes",
 ) -> str:
     """Read a UTF-8 text file through :func:`read_bytes`; errors name ``where`` (default: the path)."""
     where = where or str(path)
@@ -375,7 +378,7 @@ def read_json(
     *,
     where: str | None = None,
     error: type[RedistError] = FileFormatError,
-    limit: str = "max_file_bytes",
+    limit: str | int = "max_file_bytes",
 ) -> Any:
     """Read and strictly parse a JSON file (see :func:`parse_json`), with errors naming the file.
 
