@@ -65,6 +65,8 @@ class Worker:
         self.info = json.loads(line)
 
     def run(self, name: str, tmp: Path) -> dict[str, object]:
+        if cases.CASES[name].fresh:
+            self.stop()
         if self.proc is None or self.proc.poll() is not None:
             self.start()
         assert self.proc is not None
