@@ -35,7 +35,8 @@ model file with :func:`redist.save`.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
@@ -46,17 +47,25 @@ import jsonschema
 import numpy as np
 import pyhf
 
-from .exceptions import ConfigError, RedistError
+from .exceptions import ConfigError, InputLimitError, RedistError
 from .histio import read_density
-from .io import parse_json, read_json, read_text
+from .io.reader import check_tree, parse_json, parse_yaml, read_bytes, read_json, token
+from .io.validate import (
+    check_migration_size,
+    check_reweighting,
+    check_workspace,
+    schema_error,
+    schema_skeleton,
+)
 from .modifier import Reweighting
 from .reinterpret import ReinterpretedModel, reinterpret
-from .theory import get_theory
+from .theory import Theory, get_theory
 
 __all__ = [
     "CONFIG_VERSION",
     "Config",
     "ConfigError",
+    "build_inputs",
     "build_model",
     "config_schema",
     "load_config",
@@ -77,7 +86,6 @@ _PYHF_ERRORS = tuple(
 
 CONFIG_VERSION = "1.0"
 PACKAGE_PREFIX = "package:"
-MAX_CONFIG_SIZE = 16 * 1024 * 1024
 
 #: reader options allowed per layout (passed to :func:`redist.histio.read_density`)
 _LAYOUT_OPTIONS = {
@@ -88,10 +96,33 @@ _LAYOUT_OPTIONS = {
 }
 
 
+def _str_list(v: Any) -> bool:
+    return isinstance(v, list) and bool(v) and all(isinstance(a, str) for a in v)
+
+
+#: type of each reader option (checked before the reader is called) and its description
+_OPTION_TYPES: dict[str, Callable[[Any], bool]] = {
+    "flattening": lambda v: v in ("C", "F"),
+    "x_name": lambda v: isinstance(v, str),
+    "axis_order": _str_list,
+    "x": lambda v: isinstance(v, str) or _str_list(v),
+    "z": _str_list,
+    "dependent": lambda v: isinstance(v, str) or (isinstance(v, int) and not isinstance(v, bool) and v >= 0),
+}
+_OPTION_HELP = {
+    "flattening": "'C' or 'F'",
+    "x_name": "a string",
+    "axis_order": "a list of axis names",
+    "x": "a column name or a list of column names",
+    "z": "a list of column names",
+    "dependent": "a column name or a non-negative index",
+}
+
+
 @cache
 def config_schema(version: str = CONFIG_VERSION) -> dict[str, Any]:
     """The JSON Schema of the config format (shipped in ``redist/schemas``)."""
-    text = files("redist").joinpath("schemas", f"config-{version}.json").read_text(encoding="utf-8")
+    text = (files("redist") / "schemas" / f"config-{version}.json").read_text(encoding="utf-8")
     return json.loads(text)  # type: ignore[no-any-return]
 
 
@@ -136,20 +167,10 @@ def resolve_path(ref: str, base: str | Path) -> Path:
     return p if p.is_absolute() else Path(base) / p
 
 
-def _parse(text: str, where: str, yaml_file: bool) -> Any:
+def _parse(data: bytes, where: str, yaml_file: bool) -> Any:
     if yaml_file:
-        try:
-            import yaml
-        except ImportError as err:  # pragma: no cover - pyyaml is in the io extra
-            msg = f"{where}: YAML configs need PyYAML: pip install 'redist[io]'"
-            raise ConfigError(msg) from err
-        try:
-            return yaml.safe_load(text)
-        except (yaml.YAMLError, RecursionError, ValueError) as err:
-            msg = f"{where}: not valid YAML ({str(err)[:200]})"
-            raise ConfigError(msg) from err
-
-    return parse_json(text, where=where, error=ConfigError)
+        return parse_yaml(data, where=where, error=ConfigError)
+    return parse_json(data, where=where, error=ConfigError)
 
 
 def validate_config(doc: Any, where: str = "<config>") -> dict[str, Any]:
@@ -157,25 +178,20 @@ def validate_config(doc: Any, where: str = "<config>") -> dict[str, Any]:
     if not isinstance(doc, dict):
         msg = f"{where}: a config must be a mapping, got {type(doc).__name__}"
         raise ConfigError(msg)
+    check_tree(doc, where=where, error=ConfigError)
     version = doc.get("version")
     if version != CONFIG_VERSION:
-        msg = f"{where}: unsupported config version {version!r}; this redist reads {CONFIG_VERSION!r}"
+        msg = f"{where}: unsupported config version {token(version)}; this redist reads {CONFIG_VERSION!r}"
         raise ConfigError(msg)
     validator = jsonschema.Draft202012Validator(config_schema())
     try:
-        err = jsonschema.exceptions.best_match(validator.iter_errors(doc))
+        err = jsonschema.exceptions.best_match(validator.iter_errors(schema_skeleton(doc)))
     except RecursionError as exc:
         msg = f"{where}: config nested too deeply"
         raise ConfigError(msg) from exc
     if err is not None:
-        loc = "/".join(str(p) for p in err.absolute_path) or "<root>"
-        msg = f"{where}: config invalid at {loc}: {err.message[:300]}"
+        msg = f"{where}: config invalid {schema_error(err)}"
         raise ConfigError(msg)
-    try:
-        json.dumps(doc, allow_nan=False)
-    except ValueError as exc:
-        msg = f"{where}: config contains non-finite numbers"
-        raise ConfigError(msg) from exc
     z = doc["z"]
     n_axes = len(z["names"])
     n_edges = len(z["edges"]) if "edges" in z else len(z["edges_from"]["pointers"])
@@ -189,10 +205,14 @@ def validate_config(doc: Any, where: str = "<config>") -> dict[str, Any]:
         bad = set(d.get("options", {})) - _LAYOUT_OPTIONS[d["layout"]]
         if bad:
             msg = (
-                f"{where}: densities/{i} ({d['channel']}/{d['sample']}): option {sorted(bad)[0]!r} "
+                f"{where}: densities/{i} ({d['channel']}/{d['sample']}): option {token(sorted(bad)[0])} "
                 f"is not valid for layout {d['layout']!r}; allowed: {sorted(_LAYOUT_OPTIONS[d['layout']])}"
             )
             raise ConfigError(msg)
+        for name, value in d.get("options", {}).items():
+            if not _OPTION_TYPES[name](value):
+                msg = f"{where}: densities/{i}/options/{name}: {token(value)} is not {_OPTION_HELP[name]}"
+                raise ConfigError(msg)
     seen = set()
     for d in doc["densities"]:
         key = (d["channel"], d["sample"])
@@ -214,9 +234,28 @@ def load_config(path: str | Path) -> Config:
     """
     path = Path(path)
     where = str(path)
-    text = read_text(path, where=where, error=ConfigError, limit=MAX_CONFIG_SIZE)
-    doc = _parse(text, where, path.suffix.lower() in (".yaml", ".yml"))
+    data = read_bytes(path, where=where, error=ConfigError, limit="max_config_bytes")
+    doc = _parse(data, where, path.suffix.lower() in (".yaml", ".yml"))
     return Config(validate_config(doc, where), path.resolve().parent, where)
+
+
+def build_inputs(config: str | Path) -> list[Path]:
+    """Every file a build from ``config`` reads: the config, its workspace, edge file and densities.
+
+    ``redist build`` refuses an output that is one of them.
+
+    Examples
+    --------
+    >>> [p.name for p in build_inputs("examples/belle2_config.json")][:2]  # doctest: +SKIP
+    ['belle2_config.json', 'combined_likelihood.json']
+    """
+    cfg = load_config(config)
+    d = cfg.data
+    out = [Path(config), cfg.path(d["workspace"])]
+    if "edges_from" in d["z"]:
+        out.append(cfg.path(d["z"]["edges_from"]["file"]))
+    out += [cfg.path(entry["file"]) for entry in d["densities"]]
+    return out
 
 
 def _pointer(doc: Any, pointer: str, where: str) -> Any:
@@ -233,9 +272,46 @@ def _pointer(doc: Any, pointer: str, where: str) -> Any:
         elif isinstance(cur, list) and tok.isdigit() and int(tok) < len(cur):
             cur = cur[int(tok)]
         else:
-            msg = f"{where}: JSON pointer {pointer!r} does not resolve (at {tok!r})"
+            msg = f"{where}: JSON pointer {token(pointer)} does not resolve (at {token(tok)})"
             raise ConfigError(msg)
     return cur
+
+
+def _inside(cfg: Config, ref: str) -> bool:
+    """Whether a config path names a file inside the config's directory (or the redist package)."""
+    if ref.startswith(PACKAGE_PREFIX):
+        return True
+    try:
+        return cfg.path(ref).resolve().is_relative_to(cfg.base.resolve())
+    except (OSError, RuntimeError):
+        return False
+
+
+@contextmanager
+def _reading(cfg: Config, ref: str, here: str, what: str) -> Iterator[None]:
+    """Errors reading a file named by a config: with context; no details from files outside its directory.
+
+    A config may name any path (``/etc/shadow``); messages about files outside
+    the config's directory name the file and the kind of error only, never a
+    token of their content.
+    """
+    try:
+        yield
+    except InputLimitError as err:
+        raise InputLimitError(f"{here}: {err}") from err
+    except ConfigError as err:
+        if _inside(cfg, ref):
+            raise
+        msg = f"{here}: {ref!r} is not a usable {what} ({type(err).__name__}; {_WITHHELD})"
+        raise ConfigError(msg) from err
+    except RedistError as err:
+        if _inside(cfg, ref):
+            raise ConfigError(f"{here}: {err}") from err
+        msg = f"{here}: {ref!r} is not a usable {what} ({type(err).__name__}; {_WITHHELD})"
+        raise ConfigError(msg) from err
+
+
+_WITHHELD = "details withheld: the file is outside the config's directory"
 
 
 def _read_json(path: Path, where: str) -> Any:
@@ -247,21 +323,40 @@ def _z_edges(cfg: Config) -> list[np.ndarray]:
     if "edges" in z:
         raw = z["edges"]
     else:
-        src = cfg.path(z["edges_from"]["file"])
-        doc = _read_json(src, cfg.source)
-        raw = [_pointer(doc, p, f"{cfg.source}: {src}") for p in z["edges_from"]["pointers"]]
+        ref = z["edges_from"]["file"]
+        src = cfg.path(ref)
+        with _reading(cfg, ref, cfg.source, "edge file"):
+            doc = _read_json(src, cfg.source)
+            raw = [_pointer(doc, p, f"{cfg.source}: {src}") for p in z["edges_from"]["pointers"]]
     out = []
     for name, e in zip(z["names"], raw):
-        try:
-            arr = np.asarray(e, dtype=float)
-        except (TypeError, ValueError, OverflowError) as err:
-            msg = f"{cfg.source}: z axis {name!r}: edges are not numbers"
-            raise ConfigError(msg) from err
-        if arr.ndim != 1 or len(arr) < 2 or not np.all(np.isfinite(arr)) or not np.all(np.diff(arr) > 0):
-            msg = f"{cfg.source}: z axis {name!r}: edges must be finite and strictly increasing"
+        if (
+            not isinstance(e, list)
+            or len(e) < 2
+            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in e)
+        ):
+            msg = f"{cfg.source}: z axis {token(name)}: edges must be a list of at least 2 numbers"
+            raise ConfigError(msg)
+        arr = np.asarray(e, dtype=float)
+        if not np.all(np.isfinite(arr)) or not np.all(np.diff(arr) > 0):
+            msg = f"{cfg.source}: z axis {token(name)}: edges must be finite and strictly increasing"
             raise ConfigError(msg)
         out.append(arr)
     return out
+
+
+def _theory(ref: Mapping[str, Any], where: str, what: str) -> Theory:
+    """A theory from a config reference; settings its constructor rejects are a config error."""
+    try:
+        return get_theory(ref["name"], **dict(ref.get("settings", {})))
+    except RedistError:
+        raise
+    except (TypeError, ValueError) as err:  # a plug-in constructor rejecting its settings
+        msg = (
+            f"{where}: {what} {token(ref['name'])} rejects its settings "
+            f"({type(err).__name__}: {str(err)[:200]})"
+        )
+        raise ConfigError(msg) from err
 
 
 def build_model(
@@ -291,12 +386,13 @@ def build_model(
     >>> import redist.config
     >>> rm = redist.config.build_model("examples/belle2_config.json")  # doctest: +SKIP
     """
-    if isinstance(config, (str, Path)):
-        cfg = load_config(config)
-    elif isinstance(config, Config):
-        cfg = config
-    elif isinstance(config, Mapping):
-        cfg = Config(validate_config(dict(config)), Path(base), "<config>")
+    given: Any = config
+    if isinstance(given, (str, Path)):
+        cfg = load_config(given)
+    elif isinstance(given, Config):
+        cfg = given
+    elif isinstance(given, Mapping):
+        cfg = Config(validate_config(dict(given)), Path(base), "<config>")
     else:
         msg = f"config must be a path, mapping or Config, got {type(config).__name__}"
         raise ConfigError(msg)
@@ -304,25 +400,26 @@ def build_model(
     where = cfg.source
     try:
         ws_path = cfg.path(d["workspace"])
-        workspace = _read_json(ws_path, where)
+        with _reading(cfg, d["workspace"], where, "workspace"):
+            workspace = _read_json(ws_path, where)
+            check_workspace(workspace, where=f"{where}: workspace {d['workspace']}", error=ConfigError)
         edges = _z_edges(cfg)
         names = tuple(d["z"]["names"])
-        theory = get_theory(d["theory"]["name"], **dict(d["theory"].get("settings", {})))
+        theory = _theory(d["theory"], where, "theory")
         null = None
         null_values = None
         if "null" in d:
-            null = get_theory(d["null"]["name"], **dict(d["null"].get("settings", {})))
+            null = _theory(d["null"], where, "null theory")
             null_values = d["null"].get("values")
-        rw = Reweighting.from_dict(
-            d.get("modifier", theory.name),
-            {**d, "z_edges": edges, "null_values": null_values},
-            theory=theory,
-            null=null,
-        )
+        rw_doc = {**d, "z_edges": [e.tolist() for e in edges], "null_values": null_values}
+        check_reweighting(rw_doc, theory=theory, null=null, where=where, error=ConfigError)
+        check_migration_size(workspace, int(np.prod([len(e) - 1 for e in edges])), where=where)
+        rw = Reweighting.from_dict(d.get("modifier", theory.name), {**rw_doc, "z_edges": edges},
+                                   theory=theory, null=null)
         densities = {}
         for i, entry in enumerate(d["densities"]):
             here = f"{where}: densities/{i} (channel {entry['channel']!r}, sample {entry['sample']!r})"
-            try:
+            with _reading(cfg, entry["file"], here, f"{entry['layout']} density file"):
                 densities[(entry["channel"], entry["sample"])] = read_density(
                     cfg.path(entry["file"]),
                     entry["layout"],
@@ -331,9 +428,6 @@ def build_model(
                     z_names=names,
                     options=entry.get("options"),
                 )
-            except RedistError as err:
-                msg = f"{here}: {err}"
-                raise ConfigError(msg) from err
         return reinterpret(
             workspace,
             densities,
@@ -342,14 +436,11 @@ def build_model(
             measurement=d.get("measurement"),
             poi=d.get("poi"),
         )
-    except ConfigError:
+    except (ConfigError, InputLimitError):
         raise
     except RedistError as err:
         msg = f"{where}: {err}"
         raise ConfigError(msg) from err
     except _PYHF_ERRORS as err:
-        msg = f"{where}: invalid workspace {d['workspace']!r} ({str(err)[:300]})"
-        raise ConfigError(msg) from err
-    except (TypeError, ValueError, KeyError, IndexError) as err:
-        msg = f"{where}: cannot build the model ({type(err).__name__}: {str(err)[:300]})"
+        msg = f"{where}: invalid workspace {token(d['workspace'])} ({str(err)[:300]})"
         raise ConfigError(msg) from err

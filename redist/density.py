@@ -14,7 +14,8 @@ a dense array (:meth:`~JointDensity.from_array`), the published CSV layout
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +27,22 @@ from .exceptions import DensityError
 __all__ = ["JointDensity"]
 
 
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
 def _edges_list(z_edges: Any, error: type[DensityError] = DensityError) -> list[np.ndarray]:
     """Bin edges per z axis (one flat sequence means one axis), checked finite and increasing."""
-    if len(z_edges) > 0 and np.ndim(z_edges[0]) == 0:
-        z_edges = [z_edges]
-    out = [np.asarray(e, dtype=float) for e in z_edges]
+    try:
+        if len(z_edges) > 0 and np.ndim(z_edges[0]) == 0:
+            z_edges = [z_edges]
+        out = [np.asarray(e, dtype=float) for e in z_edges]
+    except (TypeError, ValueError, OverflowError) as err:
+        msg = f"z bin edges must be one list of numbers per z axis ({type(err).__name__})"
+        raise error(msg) from err
+    if not out:
+        msg = "z bin edges: need at least one z axis"
+        raise error(msg)
     for i, e in enumerate(out):
         if e.ndim != 1 or len(e) < 2 or not np.all(np.isfinite(e)) or not np.all(np.diff(e) > 0):
             msg = f"z axis {i}: bin edges must be finite and strictly increasing (got {e!r:.80})"
@@ -44,15 +56,26 @@ def _empty_hist(
     x_name: str,
     z_names: Sequence[str],
     error: type[DensityError] = DensityError,
-) -> hist.Hist:
+    where: str = "density",
+) -> hist.Hist[Any]:
     """Empty n(x, z) histogram with Weight storage (x: Integer axis, z: Variable axes)."""
     if len(z_names) != len(z_edges):
         msg = f"{len(z_edges)} z axes but {len(z_names)} names {list(z_names)}"
         raise error(msg)
-    if int(n_x) < 1:
-        msg = f"n_x must be a positive number of fit bins, got {n_x}"
+    if (
+        isinstance(n_x, (bool, np.bool_))
+        or not isinstance(n_x, (int, float, np.integer, np.floating))
+        or not float(n_x).is_integer()
+        or n_x < 1
+    ):
+        msg = f"n_x must be a positive whole number of fit bins, got {str(n_x)[:40]}"
         raise error(msg)
-    axes = [hist.axis.Integer(0, int(n_x), name=x_name, label="fit bin", underflow=False, overflow=False)]
+    from .io.validate import check_density_sizes
+
+    check_density_sizes(int(n_x), [len(e) - 1 for e in z_edges], where=where)
+    axes: list[Any] = [
+        hist.axis.Integer(0, int(n_x), name=x_name, label="fit bin", underflow=False, overflow=False)
+    ]
     axes += [
         hist.axis.Variable(e, name=n, label=n, underflow=False, overflow=False)
         for e, n in zip(z_edges, z_names)
@@ -80,7 +103,7 @@ class JointDensity:
     ('q2',)
     """
 
-    def __init__(self, histogram: hist.Hist, *, source: str = "<memory>") -> None:
+    def __init__(self, histogram: hist.Hist[Any], *, source: str = "<memory>") -> None:
         if histogram.ndim < 2:
             msg = f"{source}: a joint density needs an x axis and at least one z axis"
             raise DensityError(msg)
@@ -102,18 +125,28 @@ class JointDensity:
     ) -> JointDensity:
         """Build from a dense array of shape ``(n_x, n_z1[, n_z2, ...])`` and z bin edges."""
         edges = _edges_list(z_edges)
-        vals = np.asarray(values, dtype=float)
+        try:
+            vals = np.asarray(values, dtype=float)
+            var = None if variances is None else np.asarray(variances, dtype=float)
+        except (TypeError, ValueError, OverflowError) as err:
+            msg = (
+                f"{source}: values and variances must be rectangular arrays of numbers "
+                f"({type(err).__name__})"
+            )
+            raise DensityError(msg) from err
         shape = tuple(len(e) - 1 for e in edges)
         if vals.ndim == 2 and len(edges) > 1 and vals.shape[1] == int(np.prod(shape)):
             vals = vals.reshape((vals.shape[0], *shape))
         if vals.ndim != 1 + len(edges) or vals.shape[1:] != shape:
             msg = f"{source}: values of shape {vals.shape} do not match z binning {shape} (+ x axis)"
             raise DensityError(msg)
-        h = _empty_hist(vals.shape[0], edges, x_name, z_names)
-        view = h.view()
+        if var is not None and var.size != vals.size:
+            msg = f"{source}: variances of shape {var.shape} do not match values of shape {vals.shape}"
+            raise DensityError(msg)
+        h = _empty_hist(vals.shape[0], edges, x_name, z_names, where=source)
+        view: Any = h.view()
         view["value"] = vals
-        var = np.zeros_like(vals) if variances is None else np.asarray(variances, float)
-        view["variance"] = var.reshape(vals.shape)
+        view["variance"] = np.zeros_like(vals) if var is None else var.reshape(vals.shape)
         return cls(h, source=source)
 
     @classmethod
@@ -130,6 +163,10 @@ class JointDensity:
     ) -> JointDensity:
         """Fill from events: integer fit-bin index ``x`` (``-1`` = not selected), true ``z``.
 
+        The same filler as :func:`redist.fill.fill` (one policy everywhere):
+        events with ``x`` outside ``[0, n_x)`` are not selected and dropped;
+        selected events with ``z`` outside the binning are an error.
+
         Parameters
         ----------
         x : array_like of int
@@ -142,27 +179,17 @@ class JointDensity:
             z bin edges per axis.
         weights : array_like, optional
             Per-event weights (e.g. luminosity scaling).
+
+        Raises
+        ------
+        FillError
+            Bad shapes, non-integer fit-bin indices, non-finite weights or z, or a
+            selected event with z outside the binning (the message gives the count
+            and the range).
         """
-        edges = _edges_list(z_edges)
-        xi = np.asarray(x)
-        zz = np.asarray(z, dtype=float)
-        if zz.ndim == 1:
-            zz = zz[:, None]
-        if zz.shape != (len(xi), len(edges)):
-            msg = f"z must have shape ({len(xi)}, {len(edges)}), got {np.shape(z)}"
-            raise DensityError(msg)
-        w = np.ones(len(xi)) if weights is None else np.asarray(weights, dtype=float)
-        if w.shape != xi.shape or not np.all(np.isfinite(w)):
-            msg = "weights must be finite with one entry per event"
-            raise DensityError(msg)
-        if not np.all(np.isfinite(zz)):
-            msg = "z contains non-finite values"
-            raise DensityError(msg)
-        h = _empty_hist(n_x, edges, x_name, z_names)
-        fill = {x_name: xi}
-        fill.update({n: zz[:, i] for i, n in enumerate(z_names)})
-        h.fill(**fill, weight=w)
-        return cls(h, source="<events>")
+        from .fill import fill
+
+        return fill(x, z, n_x=n_x, z_edges=z_edges, weights=weights, x_name=x_name, z_names=z_names)
 
     @classmethod
     def from_csv(
@@ -173,14 +200,13 @@ class JointDensity:
         x_name: str = "x",
         z_names: Sequence[str] = ("q2",),
     ) -> JointDensity:
-        """Read the published layout: one row per fit bin, one column per (flattened) z bin."""
-        path = Path(path)
-        try:
-            vals = np.loadtxt(path, delimiter=",", ndmin=2)
-        except (ValueError, OSError) as err:
-            msg = f"{path}: cannot read as a comma-separated number table ({err})"
-            raise DensityError(msg) from err
-        return cls.from_array(vals, z_edges, x_name=x_name, z_names=z_names, source=str(path))
+        """Read the published layout: one row per fit bin, one column per (flattened) z bin.
+
+        Same as :func:`redist.histio.read_csv` (the bounded safe reader).
+        """
+        from .histio import read_csv
+
+        return read_csv(path, z_edges, x_name=x_name, z_names=z_names)
 
     @classmethod
     def from_hist(cls, h: Any, *, source: str = "<histogram>") -> JointDensity:
@@ -241,7 +267,8 @@ class JointDensity:
 
     def yields(self) -> np.ndarray:
         """Total yield per fit bin, sum over z."""
-        return self.values().sum(axis=1)
+        out: np.ndarray = self.values().sum(axis=1)
+        return out
 
     def efficiency(self, produced: Any) -> np.ndarray:
         """epsilon(x|z) = n(x, z) / N(z) with ``produced`` = N(z), the produced yield per z bin.
@@ -253,7 +280,8 @@ class JointDensity:
             msg = f"{self.source}: produced yields need {self.values().shape[1]} finite non-negative entries"
             raise DensityError(msg)
         with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(n > 0, self.values() / np.where(n > 0, n, 1.0), 0.0)
+            out: np.ndarray = np.where(n > 0, self.values() / np.where(n > 0, n, 1.0), 0.0)
+        return out
 
     # -- validation --------------------------------------------------------------
     def check(self, *, n_bins: int | None = None, where: str | None = None) -> None:
@@ -279,6 +307,12 @@ class JointDensity:
             i, j = neg[0]
             msg = f"{loc}: negative entry {v[i, j]} at fit bin {i}, z bin {j}"
             raise DensityError(msg)
+        var = self.variances()
+        bad = np.argwhere(~np.isfinite(var) | (var < 0))
+        if len(bad):
+            i, j = bad[0]
+            msg = f"{loc}: variance {var[i, j]} at fit bin {i}, z bin {j} (must be finite and >= 0)"
+            raise DensityError(msg)
         empty = np.flatnonzero(v.sum(axis=1) == 0)
         if len(empty):
             msg = f"{loc}: fit bin {int(empty[0])} has no entries in any z bin; cannot reweight it"
@@ -297,22 +331,72 @@ class JointDensity:
         }
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any], *, source: str = "<dict>") -> JointDensity:
-        """Inverse of :meth:`to_dict`."""
-        try:
-            edges = [ax["edges"] for ax in d["z_axes"]]
-            names = [ax["name"] for ax in d["z_axes"]]
-            out = cls.from_array(
-                d["values"], edges, variances=d.get("variances"), x_name=d.get("x_name", "x"),
-                z_names=names, source=source,
-            )
-        except (KeyError, TypeError) as err:
-            msg = f"{source}: malformed density entry ({err!r})"
-            raise DensityError(msg) from err
-        if out.n_x != d.get("n_x", out.n_x):
-            msg = f"{source}: n_x = {d['n_x']} but {out.n_x} rows of values"
+    def from_dict(cls, d: Any, *, source: str = "<dict>") -> JointDensity:
+        """Inverse of :meth:`to_dict`, with every field checked before anything is built.
+
+        Raises
+        ------
+        DensityError
+            A missing or mistyped field, ragged or mis-sized value rows, variances of
+            another shape, or ``n_x`` not matching the rows (naming ``source``);
+            :class:`~redist.exceptions.InputLimitError` for sizes above
+            :mod:`redist.io.limits`.
+        """
+        from .io.validate import check_density_sizes, is_number_list
+
+        if not isinstance(d, Mapping):
+            msg = f"{source}: a density entry must be an object, got {type(d).__name__}"
             raise DensityError(msg)
-        return out
+        axes = d.get("z_axes")
+        if not isinstance(axes, list) or not axes:
+            msg = f"{source}: z_axes must be a non-empty list"
+            raise DensityError(msg)
+        names, edges = [], []
+        for i, ax in enumerate(axes):
+            if (
+                not isinstance(ax, Mapping)
+                or not isinstance(ax.get("name"), str)
+                or not isinstance(ax.get("edges"), list)
+                or len(ax["edges"]) < 2
+                or not is_number_list(ax["edges"])
+            ):
+                msg = f"{source}: z_axes/{i} needs a name and a list of at least 2 numeric edges"
+                raise DensityError(msg)
+            names.append(ax["name"])
+            edges.append(ax["edges"])
+        x_name = d.get("x_name", "x")
+        if not isinstance(x_name, str):
+            msg = f"{source}: x_name must be a string"
+            raise DensityError(msg)
+        z_bins = [len(e) - 1 for e in edges]
+        values = d.get("values")
+        rows = len(values) if isinstance(values, list) else 0
+        check_density_sizes(rows, z_bins, where=source)
+        n_z = math.prod(z_bins)
+        for what in ("values", "variances"):
+            table = d.get(what)
+            if what == "variances" and table is None:
+                continue
+            if not isinstance(table, list) or not table or len(table) != rows:
+                msg = f"{source}: {what} must be a list of {max(rows, 1)} rows (one per fit bin)"
+                raise DensityError(msg)
+            try:
+                arr = np.array(table)
+            except (ValueError, TypeError):
+                arr = np.array([])
+            if arr.shape != (rows, n_z) or arr.dtype.kind not in "fiu" or not np.isfinite(arr).all():
+                msg = (
+                    f"{source}: {what} must be {rows} rows of {n_z} finite numbers "
+                    f"(one per fit bin and z bin)"
+                )
+                raise DensityError(msg)
+        n_x = d.get("n_x", rows)
+        if not isinstance(n_x, int) or isinstance(n_x, bool) or n_x != rows:
+            msg = f"{source}: n_x = {str(n_x)[:20]} but {rows} rows of values"
+            raise DensityError(msg)
+        return cls.from_array(
+            d["values"], edges, variances=d.get("variances"), x_name=x_name, z_names=names, source=source
+        )
 
     def __repr__(self) -> str:
         return f"<JointDensity {self.n_x} fit bins x {self.z_shape} {self.z_names} from {self.source}>"

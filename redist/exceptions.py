@@ -13,7 +13,9 @@ naturally catch, e.g. ``ValueError`` or ``KeyError``)::
     ├── DensityError ── FillError
     ├── TheoryError ─┬─ UnknownTheory, UnknownParameter, ZeroNullRate, MissingExternalCode
     ├── ModelSpecError ── PatchsetError
-    ├── FileFormatError ─┬─ ConfigError, DensityFileError
+    ├── FileFormatError ─┬─ ConfigError, DensityFileError, InputLimitError
+    ├── OutputPathError
+    ├── NonFiniteResult
     ├── BackendError
     ├── MissingDependency
     ├── ConformanceError
@@ -32,10 +34,13 @@ __all__ = [
     "FMError",
     "FileFormatError",
     "FillError",
+    "InputLimitError",
     "JaxUnavailableWarning",
     "MissingDependency",
     "MissingExternalCode",
     "ModelSpecError",
+    "NonFiniteResult",
+    "OutputPathError",
     "PatchsetError",
     "RedistError",
     "RedistWarning",
@@ -121,6 +126,17 @@ class DensityFileError(FileFormatError, DensityError):
     """A density file is unreadable or its layout does not match what was expected."""
 
 
+class InputLimitError(FileFormatError):
+    """An input exceeds a size limit of :mod:`redist.io.limits` (bytes, nesting, bins, grid points).
+
+    The message names the limit and how to raise it for trusted large inputs.
+    """
+
+
+class OutputPathError(RedistError, OSError):
+    """An output file cannot be written (missing directory, not writable, or an input of the command)."""
+
+
 # --------------------------------------------------------------------------- computation
 class BackendError(RedistError, ValueError):
     """An unknown or unavailable computation backend was requested."""
@@ -128,6 +144,10 @@ class BackendError(RedistError, ValueError):
 
 class MissingDependency(RedistError, ImportError):
     """An optional dependency is not installed; the message names the extra to install."""
+
+
+class NonFiniteResult(RedistError, ArithmeticError):
+    """A result to be reported contains NaN or infinity (the message names the first entry)."""
 
 
 # --------------------------------------------------------------------------- FM module

@@ -21,6 +21,7 @@ bias the reweighting silently.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -50,7 +51,7 @@ def _edges(z_edges: Any) -> list[np.ndarray]:
     return _edges_list(z_edges, FillError)
 
 
-def _empty(n_x: int, edges: list[np.ndarray], x_name: str, z_names: Sequence[str]) -> hist.Hist:
+def _empty(n_x: int, edges: list[np.ndarray], x_name: str, z_names: Sequence[str]) -> hist.Hist[Any]:
     return _empty_hist(n_x, edges, x_name, z_names, FillError)
 
 
@@ -62,8 +63,16 @@ def _prepare(
     z_names: Sequence[str],
     where: str,
     offset: int = 0,
+    n_x: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Validate one chunk; returns (x, z (n, d), w) restricted to selected events."""
+    """Validate one chunk; returns (x, z (n, d), w) restricted to the selected events.
+
+    The one event policy of redist: events whose fit-bin index is outside
+    ``[0, n_x)`` are not selected and dropped (their z and weight are not
+    looked at); a selected event needs a finite weight whose square is finite
+    and a z inside the binning, otherwise the whole fill is refused with the
+    number of offending events and the binning range.
+    """
     xi = np.asarray(x)
     if xi.ndim != 1:
         msg = f"{where}: fit-bin indices must be one-dimensional, got shape {xi.shape}"
@@ -72,11 +81,15 @@ def _prepare(
         if not np.all(np.isfinite(xi)) or np.any(xi != np.round(xi)):
             msg = f"{where}: fit-bin indices must be integers"
             raise FillError(msg)
-        xi = xi.astype(np.int64)
     elif xi.dtype.kind not in "iu":
         msg = f"{where}: fit-bin indices must be integers, got dtype {xi.dtype}"
         raise FillError(msg)
-    zz = np.asarray(z, dtype=float)
+    try:
+        zz = np.asarray(z, dtype=float)
+        w = np.ones(len(xi)) if weights is None else np.asarray(weights, dtype=float)
+    except (TypeError, ValueError, OverflowError) as err:
+        msg = f"{where}: z values and weights must be numbers ({type(err).__name__})"
+        raise FillError(msg) from err
     if zz.ndim == 1:
         zz = zz[:, None]
     if zz.shape != (len(xi), len(edges)):
@@ -85,13 +98,20 @@ def _prepare(
             f"got {np.shape(z)}"
         )
         raise FillError(msg)
-    w = np.ones(len(xi)) if weights is None else np.asarray(weights, dtype=float)
     if w.shape != xi.shape:
         msg = f"{where}: {w.shape[0] if w.ndim else 0} weights for {len(xi)} events"
         raise FillError(msg)
-    if not np.all(np.isfinite(w)):
-        k = int(np.flatnonzero(~np.isfinite(w))[0])
-        msg = f"{where}: weight of event {offset + k} is {float(w[k])}"
+    sel = (xi >= 0) if n_x is None else (xi >= 0) & (xi < n_x)
+    index = np.flatnonzero(sel)
+    xi = xi[sel].astype(np.int64)
+    zz = zz[sel]
+    w = w[sel]
+    with np.errstate(over="ignore", invalid="ignore"):
+        bad_w = ~np.isfinite(w * w)
+    if bad_w.any():
+        k = int(np.flatnonzero(bad_w)[0])
+        what = "is" if not np.isfinite(w[k]) else "is too large (its square, the variance, overflows):"
+        msg = f"{where}: weight of event {offset + int(index[k])} {what} {float(w[k])}"
         raise FillError(msg)
     for a, (e, n) in enumerate(zip(edges, z_names)):
         col = zz[:, a]
@@ -99,18 +119,53 @@ def _prepare(
         if bad.any():
             k = int(np.flatnonzero(bad)[0])
             msg = (
-                f"{where}: event {offset + k} has {n} = {float(col[k])!r}, outside the z binning "
-                f"[{e[0]:g}, {e[-1]:g}]; "
+                f"{where}: event {offset + int(index[k])} has {n} = {float(col[k])!r}, outside the z binning "
+                f"[{e[0]:g}, {e[-1]:g}] ({int(bad.sum())} of {len(col)} selected events are outside); "
                 "extend the binning (an underflow/overflow bin of weight 1) or drop such events explicitly"
             )
             raise FillError(msg)
     return xi, zz, w
 
 
+def _positive_int(value: Any, what: str) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
+        msg = f"{what} must be a positive integer, got {str(value)[:40]}"
+        raise FillError(msg)
+    return int(value)
+
+
 def _chunks(n: int, chunk_size: int | None) -> Iterator[slice]:
-    step = n if not chunk_size else int(chunk_size)
+    step = n if chunk_size is None else _positive_int(chunk_size, "chunk_size")
     for start in range(0, max(n, 1), max(step, 1)):
         yield slice(start, min(start + step, n))
+
+
+def _guarded(items: Iterable[Any], where: str, errors: tuple[type[BaseException], ...]) -> Iterator[Any]:
+    """Iterate a reader's batches, turning the reader's own errors into :class:`FillError`."""
+    it = iter(items)
+    while True:
+        try:
+            item = next(it)
+        except StopIteration:
+            return
+        except errors as err:
+            msg = f"{where}: cannot read ({type(err).__name__}: {str(err)[:200]})"
+            raise FillError(msg) from err
+        yield item
+
+
+def _check_sums(h: hist.Hist[Any], where: str) -> None:
+    """The filled sums (values and variances) are finite: large weights can overflow when added."""
+    view: Any = h.view()
+    for field in ("value", "variance"):
+        arr = np.asarray(view[field])
+        if not np.all(np.isfinite(arr)):
+            idx = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
+            msg = (
+                f"{where}: the sum of {field}s overflows at fit bin {idx[0]}, z bin {idx[1:]}; "
+                "rescale the weights"
+            )
+            raise FillError(msg)
 
 
 def _progress(it: Iterable[Any], progress: bool, total: int | None, desc: str) -> Iterable[Any]:
@@ -118,7 +173,8 @@ def _progress(it: Iterable[Any], progress: bool, total: int | None, desc: str) -
         return it
     from tqdm.auto import tqdm
 
-    return tqdm(it, total=total, desc=desc, unit="chunk")
+    bar: Iterable[Any] = tqdm(it, total=total, desc=desc, unit="chunk")
+    return bar
 
 
 def fill(
@@ -186,15 +242,17 @@ def fill(
             z_names,
             f"events {sl.start}-{sl.stop}",
             sl.start,
+            n_x=int(n_x),
         )
         _fill_hist(h, xi, zz, w, x_name, z_names)
+    _check_sums(h, "events")
     return JointDensity(h, source="<events>")
 
 
 def _fill_hist(
-    h: hist.Hist, xi: np.ndarray, zz: np.ndarray, w: np.ndarray, x_name: str, z_names: Sequence[str]
+    h: hist.Hist[Any], xi: np.ndarray, zz: np.ndarray, w: np.ndarray, x_name: str, z_names: Sequence[str]
 ) -> None:
-    args = {x_name: xi, **{n: zz[:, i] for i, n in enumerate(z_names)}}
+    args: dict[str, Any] = {x_name: xi, **{n: zz[:, i] for i, n in enumerate(z_names)}}
     h.fill(**args, weight=w)
 
 
@@ -243,10 +301,14 @@ def fill_parquet(
     except ImportError as err:
         msg = "Parquet input needs pyarrow: pip install 'redist[io]'"
         raise FillError(msg) from err
-    path = Path(path)
+    from .io.reader import regular_file
+
     z = [z] if isinstance(z, str) else list(z)
     names = tuple(z_names or z)
     edges = _edges(z_edges)
+    batch_size = _positive_int(batch_size, "batch_size")
+    h = _empty(n_x, edges, "x", names)
+    path = regular_file(path, error=FillError)
     try:
         pf = pq.ParquetFile(path)
     except (OSError, ValueError) as err:
@@ -254,23 +316,34 @@ def fill_parquet(
         raise FillError(msg) from err
     cols = [x, *z, *([weight] if weight else [])]
     _columns_check(pf.schema_arrow.names, cols, str(path))
-    h = _empty(n_x, edges, "x", names)
     n_batches = -(-pf.metadata.num_rows // batch_size) if pf.metadata.num_rows else 0
     start = 0
-    batches = pf.iter_batches(batch_size=batch_size, columns=cols)
+    batches = _guarded(pf.iter_batches(batch_size=batch_size, columns=cols), str(path), (OSError, ValueError))
+
+    def column(batch: Any, name: str) -> np.ndarray:
+        col = batch.column(name)
+        kind = str(col.type)
+        if not (kind.startswith(("int", "uint", "float", "double", "halffloat")) or kind == "bool"):
+            msg = f"{path}: column {name!r} has type {kind[:40]}, not a number type"
+            raise FillError(msg)
+        out: np.ndarray = col.to_numpy(zero_copy_only=False)
+        return out
+
     for batch in _progress(batches, progress, n_batches, str(path)):
         n = batch.num_rows
         xi, zz, w = _prepare(
-            batch.column(x).to_numpy(zero_copy_only=False),
-            np.column_stack([batch.column(c).to_numpy(zero_copy_only=False) for c in z]),
-            None if weight is None else batch.column(weight).to_numpy(zero_copy_only=False),
+            column(batch, x),
+            np.column_stack([column(batch, c) for c in z]),
+            None if weight is None else column(batch, weight),
             edges,
             names,
             f"{path}, rows {start}-{start + n}",
             start,
+            n_x=int(n_x),
         )
         _fill_hist(h, xi, zz, w, "x", names)
         start += n
+    _check_sums(h, str(path))
     return JointDensity(h, source=str(path))
 
 
@@ -297,26 +370,38 @@ def fill_root(
     except ImportError as err:
         msg = "ROOT input needs uproot: pip install 'redist[io]'"
         raise FillError(msg) from err
-    path = Path(path)
+    from .histio.root import uproot_errors
+    from .io.reader import regular_file
+
     z = [z] if isinstance(z, str) else list(z)
     names = tuple(z_names or z)
     edges = _edges(z_edges)
+    h = _empty(n_x, edges, "x", names)
     where = f"{path}:{tree}"
+    path = regular_file(path, error=FillError)
+    errors = uproot_errors()
     try:
         with uproot.open(path) as f:
             if tree not in f:
-                msg = f"{path}: no TTree {tree!r}; file has {list(f.keys())[:10]}"
+                msg = f"{path}: no TTree {tree!r}; file has {[str(k)[:40] for k in f][:10]}"
                 raise FillError(msg)
-            branches = list(f[tree].keys())
-            n_entries = int(f[tree].num_entries)
-    except (OSError, ValueError) as err:
-        msg = f"{path}: cannot open as a ROOT file ({str(err)[:200]})"
+            obj = f[tree]
+            if not isinstance(obj, (uproot.behaviors.TTree.TTree, uproot.behaviors.RNTuple.RNTuple)):
+                msg = f"{where}: object of class {type(obj).__name__} is not a TTree or RNTuple"
+                raise FillError(msg)
+            branches = list(obj.keys())
+            n_entries = int(obj.num_entries)
+    except FillError:
+        raise
+    except errors as err:
+        msg = f"{path}: cannot read as a ROOT file ({type(err).__name__})"
         raise FillError(msg) from err
     cols = [x, *z, *([weight] if weight else [])]
     _columns_check(branches, cols, where)
-    h = _empty(n_x, edges, "x", names)
-    it = uproot.iterate(
-        {str(path): tree}, cols, library="np", step_size=step_size, report=True
+    it = _guarded(
+        uproot.iterate({str(path): tree}, cols, library="np", step_size=step_size, report=True),
+        where,
+        errors,
     )
     for arrays, report in _progress(it, progress, None, where):
         xi, zz, w = _prepare(
@@ -327,8 +412,10 @@ def fill_root(
             names,
             f"{where}, entries {report.start}-{report.stop} of {n_entries}",
             report.start,
+            n_x=int(n_x),
         )
         _fill_hist(h, xi, zz, w, "x", names)
+    _check_sums(h, where)
     return JointDensity(h, source=where)
 
 
@@ -367,9 +454,9 @@ def fill_dask(
     check run in the same pass over the data as the histogram.
     """
     try:
-        import dask
-        import dask.array as da
-        import dask_histogram as dh
+        dask: Any = importlib.import_module("dask")
+        da: Any = importlib.import_module("dask.array")
+        dh: Any = importlib.import_module("dask_histogram")
     except ImportError as err:
         msg = "dask fills need dask and dask-histogram: pip install 'redist[dask]'"
         raise FillError(msg) from err
@@ -419,8 +506,8 @@ def parquet_to_dask(path: str | Path, columns: Sequence[str]) -> dict[str, Any]:
     worker that histograms it.
     """
     try:
-        import dask
-        import dask.array as da
+        dask: Any = importlib.import_module("dask")
+        da: Any = importlib.import_module("dask.array")
         import pyarrow.parquet as pq
     except ImportError as err:
         msg = "lazy Parquet input needs dask and pyarrow: pip install 'redist[dask,io]'"
@@ -436,7 +523,8 @@ def parquet_to_dask(path: str | Path, columns: Sequence[str]) -> dict[str, Any]:
 
     def _read(rg: int, col: str) -> np.ndarray:
         table = pq.ParquetFile(path).read_row_group(rg, columns=[col])
-        return table.column(col).to_numpy()
+        arr: np.ndarray = table.column(col).to_numpy()
+        return arr
 
     out = {}
     for col in columns:

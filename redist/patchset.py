@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -105,6 +106,9 @@ class PatchsetResult:
 def parse_grid(text: str) -> tuple[str, np.ndarray]:
     """Parse a grid option ``NAME=LO:HI:N`` (inclusive linspace), ``NAME=V1,V2,...`` or ``NAME=V``.
 
+    ``N`` and the number of listed values are capped by ``max_grid_points`` of
+    :mod:`redist.io.limits` before anything is allocated.
+
     Examples
     --------
     >>> parse_grid("cVL=0:20:5")[1].tolist()
@@ -112,6 +116,8 @@ def parse_grid(text: str) -> tuple[str, np.ndarray]:
     >>> parse_grid("cTL=1,2.5")
     ('cTL', array([1. , 2.5]))
     """
+    from .io.limits import check
+
     name, sep, spec = text.partition("=")
     name = name.strip()
     if not sep or not name or not spec.strip():
@@ -124,13 +130,18 @@ def parse_grid(text: str) -> tuple[str, np.ndarray]:
                 msg = f"grid {text!r}: a range needs LO:HI:N"
                 raise PatchsetError(msg)
             lo, hi, n = float(parts[0]), float(parts[1]), int(parts[2])
-            if n < 1 or n > 100_000 or (n == 1 and lo != hi):
-                msg = f"grid {text!r}: N must be between 1 (with LO = HI) and 100000"
+            if n < 1 or (n == 1 and lo != hi):
+                msg = f"grid {text!r}: N must be at least 1 (and 1 only with LO = HI)"
                 raise PatchsetError(msg)
+            check("max_grid_points", n, what="grid points", where=f"grid {text!r}", error=PatchsetError)
             values = np.linspace(lo, hi, n)
         else:
+            check("max_grid_points", spec.count(",") + 1, what="grid points", where=f"grid {text!r}",
+                  error=PatchsetError)
             values = np.array([float(v) for v in spec.split(",")])
     except ValueError as err:
+        if isinstance(err, PatchsetError):
+            raise
         msg = f"grid {text!r}: not a number ({err})"
         raise PatchsetError(msg) from err
     if not np.all(np.isfinite(values)):
@@ -146,8 +157,16 @@ def grid_points(grid: Mapping[str, Sequence[float]]) -> list[dict[str, float]]:
     --------
     >>> grid_points({"a": [0, 1], "b": [5]})
     [{'a': 0.0, 'b': 5.0}, {'a': 1.0, 'b': 5.0}]
+
+    The product is capped by ``max_grid_points`` of :mod:`redist.io.limits`
+    before it is built.
     """
+    from .io.limits import check
+
     names = list(grid)
+    sizes = [int(np.size(grid[n])) for n in names]
+    check("max_grid_points", math.prod(sizes), what="grid points (product over parameters)",
+          where=f"grid {' x '.join(f'{n}[{k}]' for n, k in zip(names, sizes))}", error=PatchsetError)
     axes = [[float(v) for v in np.atleast_1d(grid[n])] for n in names]
     return [dict(zip(names, combo)) for combo in itertools.product(*axes)]
 

@@ -119,5 +119,5 @@ def test_cli_build(tmp_path, reference):
     assert rm.logpdf(pars) == reference.logpdf(pars)
     (tmp_path / "bad.json").write_text("{}")
     bad = CliRunner().invoke(main, ["build", str(tmp_path / "bad.json"), "-o", str(tmp_path / "x.json")])
-    assert bad.exit_code == 1 and "unsupported config version" in bad.output
+    assert bad.exit_code == 2 and "unsupported config version" in bad.output
     assert np.isfinite(rm.logpdf(pars))

@@ -156,3 +156,113 @@ def test_mutated_valid_documents(workdir, which, data):
              "model": ["redist.load"]}[which]
     for name in names:
         _call(loaders[name], p)
+
+
+# ----------------------------------------------------------------------------- every reader, any bytes
+def _byte_readers():
+    from redist.fill import fill_parquet, fill_root
+    from redist.io import read_npz
+
+    def parquet(p):
+        pytest.importorskip("pyarrow")
+        return fill_parquet(p, x="x", z=["q2"], n_x=2, z_edges=[0.0, 1.0, 2.0])
+
+    def root_tree(p):
+        pytest.importorskip("uproot")
+        return fill_root(p, "t", x="x", z=["q2"], n_x=2, z_edges=[0.0, 1.0, 2.0])
+
+    def root_hist(p):
+        pytest.importorskip("uproot")
+        return histio.read_root(p, "density")
+
+    return {
+        ".json": [lambda p: histio.read_uhi(p), lambda p: histio.read_hepdata(p), load_config, redist.load],
+        ".yaml": [lambda p: histio.read_hepdata(p), load_config],
+        ".csv": [lambda p: histio.read_csv(p, [0.0, 1.0, 2.0])],
+        ".npz": [read_npz],
+        ".parquet": [parquet],
+        ".root": [root_hist, root_tree],
+    }
+
+
+@settings(max_examples=40, deadline=None, derandomize=True, phases=PHASES,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.binary(max_size=2000), suffix=st.sampled_from([".json", ".yaml", ".csv", ".npz", ".parquet",
+                                                             ".root"]))
+def test_random_bytes_every_reader(workdir, data, suffix):
+    p = workdir / f"bytes{suffix}"
+    p.write_bytes(data)
+    for reader in _byte_readers()[suffix]:
+        _call(reader, p)
+
+
+yaml_text = st.text(alphabet=st.sampled_from(list("ab:-[]{}&*!|>'\"#%@`,? \n\t01.e+~")), max_size=300)
+
+
+@settings(max_examples=80, deadline=None, derandomize=True, phases=PHASES,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=yaml_text)
+def test_random_yaml(workdir, text):
+    """YAML built from YAML's syntax characters (anchors, aliases, tags, flow and block styles)."""
+    p = workdir / "random.yaml"
+    p.write_text(text)
+    for reader in _byte_readers()[".yaml"]:
+        _call(reader, p)
+
+
+@settings(max_examples=60, deadline=None, derandomize=True, phases=PHASES,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=st.text(alphabet=st.sampled_from(list("0123456789.,-+e#\n naifx:")), max_size=300))
+def test_random_csv(workdir, text):
+    p = workdir / "random.csv"
+    p.write_text(text)
+    _call(lambda q: histio.read_csv(q), p)
+    _call(lambda q: histio.read_csv(q, [0.0, 1.0, 2.0]), p)
+
+
+@pytest.fixture(scope="module")
+def valid_binaries(tmp_path_factory):
+    """A valid .npz, Parquet and ROOT file of each kind the package reads."""
+    import numpy as np
+
+    d = tmp_path_factory.mktemp("binaries")
+    out = {}
+    np.savez_compressed(d / "v.npz", a=np.arange(10.0), b=np.ones((3, 2), dtype=np.int32))
+    out[".npz"] = (d / "v.npz").read_bytes()
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        pq.write_table(pa.table({"x": [0, 1, 1], "q2": [0.5, 1.5, 0.2]}), d / "v.parquet")
+        out[".parquet"] = (d / "v.parquet").read_bytes()
+    except ImportError:
+        pass
+    try:
+        import uproot
+
+        dens = JointDensity.from_array([[1.0, 2.0], [3.0, 4.0]], [0.0, 1.0, 2.0])
+        histio.write_root(d / "v.root", {"density": dens})
+        with uproot.update(d / "v.root") as f:
+            f["t"] = {"x": np.array([0, 1], dtype=np.int32), "q2": np.array([0.5, 1.5])}
+        out[".root"] = (d / "v.root").read_bytes()
+    except ImportError:
+        pass
+    return out
+
+
+@settings(max_examples=60, deadline=None, derandomize=True, phases=PHASES,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_corrupted_binaries(workdir, valid_binaries, data):
+    """Valid .npz/Parquet/ROOT files with random bytes overwritten or truncated: only redist errors."""
+    suffix = data.draw(st.sampled_from(sorted(valid_binaries)))
+    blob = bytearray(valid_binaries[suffix])
+    for _ in range(data.draw(st.integers(1, 8))):
+        pos = data.draw(st.integers(0, len(blob) - 1))
+        blob[pos] = data.draw(st.integers(0, 255))
+    if data.draw(st.booleans()):
+        blob = blob[: data.draw(st.integers(0, len(blob)))]
+    p = workdir / f"corrupt{suffix}"
+    p.write_bytes(bytes(blob))
+    for reader in _byte_readers()[suffix]:
+        _call(reader, p)

@@ -226,7 +226,7 @@ def test_hepdata_errors(dens2d, tmp_path):
     d = json.loads(json.dumps(doc))
     d["dependent_variables"][0]["values"][0]["value"] = "HUGE"
     (tmp_path / "e.json").write_text(json.dumps(d).replace('"HUGE"', "1e999"))
-    with pytest.raises(DensityFileError, match="dependent values contains non-finite"):
+    with pytest.raises(DensityFileError, match="non-finite number at /dependent_variables/0/values/0/value"):
         histio.read_hepdata(tmp_path / "e.json")
     (tmp_path / "e.yaml").write_text("independent_variables: [\n")
     with pytest.raises(DensityFileError, match="not valid YAML"):

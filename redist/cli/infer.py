@@ -8,10 +8,12 @@ list for vector parameters, or ``init`` for the model's initial value).
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import click
+
+from redist.cli import check_outputs, ensure_finite
+from redist.io.atomic import atomic_write_text
 
 __all__ = ["fit", "limit", "sample", "scan"]
 
@@ -37,7 +39,7 @@ def _parse_values(items: tuple[str, ...], what: str) -> dict[str, Any]:
 
 def _emit(doc: str, output: str | None) -> None:
     if output:
-        Path(output).write_text(doc + "\n", encoding="utf-8")
+        atomic_write_text(output, doc + "\n")
         click.echo(f"wrote {output}", err=True)
     else:
         click.echo(doc)
@@ -80,9 +82,11 @@ def fit(model: str, fix: tuple[str, ...], init: tuple[str, ...], fix_groups: boo
     """Maximum-likelihood fit of MODEL.json."""
     from redist.infer import fit as _fit
 
+    check_outputs(output, plot, inputs=[model])
     rm = _load(model)
     res = _fit(rm, fixed=_parse_values(fix, "--fix"), init=_parse_values(init, "--init"),
                fix_groups=fix_groups, backend=backend)
+    ensure_finite(res, "fit result")
     _emit(res.to_json(indent=1), output)
     if plot:
         from redist.infer.plot import plot_templates
@@ -129,10 +133,12 @@ def scan(model: str, fix: tuple[str, ...], init: tuple[str, ...], fix_groups: bo
     """Profile-likelihood scan of one or two parameters of MODEL.json."""
     from redist.infer import scan as _scan
 
+    check_outputs(output, plot, inputs=[model])
     rm = _load(model)
     res = _scan(rm, list(pars), fixed=_parse_values(fix, "--fix"), init=_parse_values(init, "--init"),
                 fix_groups=fix_groups, backend=backend, dask=_dask_arg(dask_address),
                 progress=not no_progress)
+    ensure_finite(res, "scan result")
     _emit(res.to_json(indent=1), output)
     if plot:
         from redist.infer.plot import plot_contour, plot_profile
@@ -162,11 +168,13 @@ def limit(model: str, fix: tuple[str, ...], init: tuple[str, ...], fix_groups: b
     from redist.infer import upper_limit
     from redist.infer.scan import parse_range
 
+    check_outputs(output, plot, inputs=[model])
     rm = _load(model)
     values = parse_range(f"{par}:{grid}")[1] if grid else None
     be = "numpy" if backend == "auto" else backend
     res = upper_limit(rm, par, scan=values, cl=cl, fixed=_parse_values(fix, "--fix"),
                       fix_groups=fix_groups, backend=be)
+    ensure_finite(res, "limit result")
     _emit(res.to_json(indent=1), output)
     if plot:
         from redist.infer.plot import plot_limit
@@ -227,12 +235,14 @@ def sample(model: str, fix: tuple[str, ...], init: tuple[str, ...], fix_groups: 
     from redist.infer import FormFactorNormal
     from redist.infer import sample as _sample
 
+    check_outputs(output, plot, inputs=[model])
     rm = _load(model)
     pri = _parse_priors(priors)
     res = _sample(rm, priors=pri, fixed=_parse_values(fix, "--fix"),
                   init=_parse_values(init, "--init"), fix_groups=fix_groups, backend=backend,
                   n_samples=n_samples, n_burn=n_burn, n_chains=chains, thin=thin,
                   sampler=sampler, seed=seed, dask=_dask_arg(dask_address))
+    ensure_finite(res, "posterior")
     _emit(res.to_json(indent=1), output)
     if plot:
         from redist.infer.plot import plot_corner

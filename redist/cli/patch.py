@@ -17,11 +17,12 @@ several ``--grid`` options span a Cartesian product (first one slowest).
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import click
 
+from redist.cli import check_outputs, ensure_finite
 from redist.exceptions import RedistError
+from redist.io.atomic import atomic_write_text
 
 __all__ = ["build", "patchset"]
 
@@ -31,7 +32,7 @@ def _write(doc: object, output: str | None) -> None:
     if output in (None, "-"):
         click.echo(text)
     else:
-        Path(output).write_text(text + "\n", encoding="utf-8")
+        atomic_write_text(output, text + "\n")
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
@@ -66,6 +67,7 @@ def patchset(
     import redist
     from redist.patchset import make_patchset, parse_grid
 
+    check_outputs(output, bkg_only, inputs=[model_file])
     try:
         grid = {}
         for g in grids:
@@ -80,6 +82,7 @@ def patchset(
         )
     except RedistError as err:
         raise click.ClickException(str(err)) from err
+    ensure_finite(res.patchset, "patchset")
     _write(res.patchset, output)
     if bkg_only is not None:
         _write(dict(res.bkg_only), bkg_only)
@@ -94,8 +97,9 @@ def patchset(
 def build(config: str, output: str) -> None:
     """Build a redist model file from a config (JSON or YAML; see docs/workspaces.md)."""
     import redist
-    from redist.config import build_model
+    from redist.config import build_inputs, build_model
 
+    check_outputs(output, inputs=build_inputs(config))
     try:
         rm = build_model(config)
         redist.save(output, rm)

@@ -36,6 +36,7 @@ from typing import Any
 import click
 import numpy as np
 
+from redist.cli import ensure_finite
 from redist.exceptions import RedistError
 from redist.theory import (
     Theory,
@@ -278,7 +279,9 @@ def rate(process: str | None, theory_name: str, settings: tuple[str, ...], sets:
     except RedistError as err:
         raise click.ClickException(str(err)) from err
     k = th.kinematics[0]
-    result = {"process": _label(process, th), k.name: points, f"dBR_d{k.name}": [float(x) for x in out]}
+    result = ensure_finite(
+        {"process": _label(process, th), k.name: points, f"dBR_d{k.name}": [float(x) for x in out]}, "rate"
+    )
     if as_json:
         click.echo(json.dumps(result))
         return
@@ -311,6 +314,7 @@ def br(process: str | None, theory_name: str, settings: tuple[str, ...], sets: t
     except RedistError as err:
         raise click.ClickException(str(err)) from err
     label = _label(process, th)
+    ensure_finite(value, "branching ratio")
     if as_json:
         click.echo(json.dumps({"process": label, "BR": value}))
         return

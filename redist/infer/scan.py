@@ -51,26 +51,32 @@ def delta_level(cl: float = 0.6827, dof: int = 1) -> float:
 def parse_range(text: str) -> tuple[str, np.ndarray]:
     """Parse ``"name:lo:hi:n"`` into a name and ``numpy.linspace(lo, hi, n)``.
 
+    ``n`` is capped by ``max_grid_points`` of :mod:`redist.io.limits` before the
+    grid is allocated.
+
     Examples
     --------
     >>> name, grid = parse_range("cVL:0:20:5")
     >>> name, grid.tolist()
     ('cVL', [0.0, 5.0, 10.0, 15.0, 20.0])
     """
+    from ..io.limits import check
+
     parts = text.rsplit(":", 3)
     if len(parts) != 4:
         msg = f"scan range {text!r} must look like NAME:LOW:HIGH:POINTS (e.g. cVL:0:20:41)"
         raise ModelSpecError(msg)
     name, lo, hi, n = parts
     try:
-        grid = np.linspace(float(lo), float(hi), int(n))
+        low, high, points = float(lo), float(hi), int(n)
     except ValueError as err:
         msg = f"scan range {text!r}: LOW, HIGH must be numbers and POINTS an integer"
         raise ModelSpecError(msg) from err
-    if int(n) < 2:
+    if points < 2:
         msg = f"scan range {text!r}: need at least 2 points"
         raise ModelSpecError(msg)
-    return name, grid
+    check("max_grid_points", points, what="grid points", where=f"scan range {text!r}", error=ModelSpecError)
+    return name, np.linspace(low, high, points)
 
 
 @dataclass(frozen=True)
