@@ -35,7 +35,7 @@ def make_logpdf(t: ModelTensors, *, dense_histosys: bool | None = None) -> Calla
 
     Cells are laid out as a padded ``(n_main, width)`` grid of *slots* (``width``:
     the most samples in one bin), so bins are a row sum; histosys deltas are
-    one ``(slots, 2H) @ [alpha, h(alpha)]`` product when that matrix is small
+    one ``(slots, k H) @ features(alpha)`` product when that matrix is small
     (:data:`DENSE_HISTOSYS_MAX`), else a segment sum of the sparse entries.
 
     Parameters
@@ -62,6 +62,9 @@ def make_logpdf(t: ModelTensors, *, dense_histosys: bool | None = None) -> Calla
     >>> bool(np.isclose(float(f(p, d)), float(m.logpdf(p, d)[0]), rtol=1e-12))
     True
     """
+    from ._cache import ensure_compile_cache
+
+    ensure_compile_cache()  # float64 and the persistent cache, before anything is traced
     import jax.numpy as jnp
     from jax import ops
     from jax.scipy.special import gammaln, xlogy
@@ -85,20 +88,26 @@ def make_logpdf(t: ModelTensors, *, dense_histosys: bool | None = None) -> Calla
 
     n_hs = int(t.hs_par.size)
     has_hs = t.hs_cell.size > 0
-    if dense_histosys is None:
-        dense_histosys = n_slots * 2 * n_hs <= DENSE_HISTOSYS_MAX
-    hs_par = jnp.asarray(t.hs_par)
     code4p = t.hs_code == "code4p"
+    # per entry: code0 [up, down]; code4p [up, down, S, A] (pyhf's S and A), one column block
+    # per feature of alpha, so that each entry's delta is exactly pyhf's (a zero variation
+    # gives an exact zero, which matters for zero-yield bins)
+    coef = [t.hs_up, t.hs_dn]
+    if code4p:
+        coef += [0.5 * (t.hs_up + t.hs_dn), 0.0625 * (t.hs_up - t.hs_dn)]
+    n_feat = len(coef)
+    if dense_histosys is None:
+        dense_histosys = n_slots * n_feat * n_hs <= DENSE_HISTOSYS_MAX
+    hs_par = jnp.asarray(t.hs_par)
     if dense_histosys:
-        mat = np.zeros((n_slots, 2 * n_hs))
-        np.add.at(mat, (slot[t.hs_cell], t.hs_which), t.hs_s)
-        np.add.at(mat, (slot[t.hs_cell], n_hs + t.hs_which), t.hs_a)
+        mat = np.zeros((n_slots, n_feat * n_hs))
+        for k, c in enumerate(coef):
+            np.add.at(mat, (slot[t.hs_cell], k * n_hs + t.hs_which), c)
         hs_mat = jnp.asarray(mat)
     else:
         hs_slot = jnp.asarray(slot[t.hs_cell])
         hs_which = jnp.asarray(t.hs_which)
-        hs_s = jnp.asarray(t.hs_s)
-        hs_a = jnp.asarray(t.hs_a)
+        hs_coef = jnp.asarray(np.stack(coef, axis=1))
 
     has_ns = t.ns_par.size > 0
     ns_par = jnp.asarray(t.ns_par)
@@ -127,19 +136,27 @@ def make_logpdf(t: ModelTensors, *, dense_histosys: bool | None = None) -> Calla
     p_aux = jnp.asarray(n_main + t.pois_aux)
     p_fac = jnp.asarray(t.pois_factor)
 
-    def h_of(alpha: Any) -> Any:
+    def features(alpha: Any) -> Any:
+        """pyhf's piecewise pieces of the delta, shape (n_feat, H); exactly one is non-zero."""
+        zero = jnp.zeros_like(alpha)
         if code4p:
             a2 = alpha * alpha
-            inside = a2 * (a2 * (a2 * 3.0 - 10.0) + 15.0)
-            return jnp.where(alpha > 1.0, 8.0 * alpha, jnp.where(alpha < -1.0, -8.0 * alpha, inside))
-        return jnp.where(alpha > 0.0, 8.0 * alpha, -8.0 * alpha)  # code0: alpha <= 0 branch at 0
+            tmp3 = a2 * (a2 * (a2 * 3.0 - 10.0) + 15.0)
+            up = alpha > 1.0
+            dn = alpha < -1.0
+            mid = ~up & ~dn
+            return jnp.stack(
+                [jnp.where(up, alpha, zero), jnp.where(dn, alpha, zero),
+                 jnp.where(mid, alpha, zero), jnp.where(mid, tmp3, zero)]
+            )
+        pos = alpha > 0.0  # pyhf's code0 takes the down branch at alpha = 0
+        return jnp.stack([jnp.where(pos, alpha, zero), jnp.where(pos, zero, alpha)])
 
     def histosys(pars: Any) -> Any:
-        alpha = pars[hs_par]
-        h = h_of(alpha)
+        feat = features(pars[hs_par])
         if dense_histosys:
-            return (hs_mat @ jnp.concatenate([alpha, h])).reshape(n_main, width)
-        delta = hs_s * alpha[hs_which] + hs_a * h[hs_which]
+            return (hs_mat @ feat.reshape(-1)).reshape(n_main, width)
+        delta = jnp.sum(hs_coef * feat[:, hs_which].T, axis=1)
         return ops.segment_sum(delta, hs_slot, num_segments=n_slots).reshape(n_main, width)
 
     def normsys(pars: Any) -> Any:

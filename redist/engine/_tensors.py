@@ -16,10 +16,11 @@ bin's channel; pyhf's zero padding of undefined samples is dropped. Per cell::
 
     yield_c = (nominal_c + sum_e delta_e) * prod_k v[table_ck]
 
-* histosys deltas are **sparse entries** ``(cell, parameter, S, A)`` with
-  ``delta = S * alpha + A * h(alpha)`` (``h`` per interpolation code; code0:
-  ``8|alpha|``, code4p: pyhf's polynomial inside ``|alpha| < 1``), only for cells
-  whose variation is non-zero;
+* histosys deltas are **sparse entries** ``(cell, parameter, up, down)`` with
+  ``up = hi - nominal`` and ``down = nominal - lo``, only for cells whose
+  variation is non-zero; the delta is pyhf's piecewise function of ``alpha``
+  (code0: ``alpha * up`` or ``alpha * down``; code4p: the same beyond ``|alpha| = 1``
+  and pyhf's polynomial in ``S = (up + down) / 2``, ``A = (up - down) / 16`` inside);
 * every multiplicative effect is one column of ``table``, an index into
   ``v = [pars, normsys factors, reweighting factors, 1]`` (padding points at the
   trailing 1): normfactor, lumi, staterror, shapesys and shapefactor gather a
@@ -91,8 +92,9 @@ class ModelTensors:
         Histosys interpolation code (``"code0"`` or ``"code4p"``).
     hs_par : numpy.ndarray
         Parameter indices of the histosys parameters ``(H,)``.
-    hs_cell, hs_which, hs_s, hs_a : numpy.ndarray
-        Sparse histosys entries: cell, index into ``hs_par``, ``S`` and ``A``.
+    hs_cell, hs_which, hs_up, hs_dn : numpy.ndarray
+        Sparse histosys entries: cell, index into ``hs_par``, ``hi - nominal`` and
+        ``nominal - lo``.
     ns_code : str
         Normsys interpolation code (``"code1"`` or ``"code4"``).
     ns_par, ns_hi, ns_lo, ns_poly : numpy.ndarray
@@ -127,8 +129,8 @@ class ModelTensors:
     hs_par: np.ndarray
     hs_cell: np.ndarray
     hs_which: np.ndarray
-    hs_s: np.ndarray
-    hs_a: np.ndarray
+    hs_up: np.ndarray
+    hs_dn: np.ndarray
     ns_code: str
     ns_par: np.ndarray
     ns_hi: np.ndarray
@@ -405,18 +407,18 @@ def model_tensors(source: Any) -> ModelTensors:
     # -- histosys -----------------------------------------------------------------------------
     hs_names = [n for n in names if n in hs_rows]
     hs_par = np.array([slices[n].start for n in hs_names], dtype=np.int64)
-    hs_cell_l, hs_which_l, hs_s_l, hs_a_l = [], [], [], []
+    hs_cell_l, hs_which_l, hs_up_l, hs_dn_l = [], [], [], []
     for j, n in enumerate(hs_names):
         for cell, u, d in hs_rows[n]:
             hs_cell_l.append(cell)
             hs_which_l.append(j)
-            hs_s_l.append(0.5 * (u + d))
-            hs_a_l.append(0.0625 * (u - d))
+            hs_up_l.append(u)
+            hs_dn_l.append(d)
     order = np.lexsort((np.asarray(hs_which_l, dtype=np.int64), np.asarray(hs_cell_l, dtype=np.int64)))
     hs_cell = np.asarray(hs_cell_l, dtype=np.int64)[order]
     hs_which = np.asarray(hs_which_l, dtype=np.int64)[order]
-    hs_s = np.asarray(hs_s_l, dtype=float)[order]
-    hs_a = np.asarray(hs_a_l, dtype=float)[order]
+    hs_up = np.asarray(hs_up_l, dtype=float)[order]
+    hs_dn = np.asarray(hs_dn_l, dtype=float)[order]
 
     # -- normsys entries -> columns of v after the parameters --------------------------------
     ns_par = np.array([r[0] for r in ns_rows], dtype=np.int64)
@@ -505,8 +507,8 @@ def model_tensors(source: Any) -> ModelTensors:
         hs_par=hs_par,
         hs_cell=hs_cell,
         hs_which=hs_which,
-        hs_s=hs_s,
-        hs_a=hs_a,
+        hs_up=hs_up,
+        hs_dn=hs_dn,
         ns_code=ns_code,
         ns_par=ns_par,
         ns_hi=ns_hi,
