@@ -10,11 +10,12 @@ executable:
    negative curvature is a saddle and is pushed inwards instead (this is what
    Minuit-based fits need restarts for, e.g. ``cSL`` at 0 when a larger rate is
    preferred);
-3. Newton step on the other free components (Cholesky of the reduced Hessian,
-   Levenberg damping when it is not positive definite, scaled gradient as the
-   last resort);
-4. projected line search: the step is tried at eight lengths at once (one
-   vmapped value evaluation) and the best point that lowers −2 ln L is taken;
+3. Newton step on the other free components: Cholesky of the reduced,
+   diagonally scaled Hessian, shifted by the smallest ``tau I`` (from a fixed
+   ladder) that makes it positive definite where it is not;
+4. projected line search: the Newton step and the diagonally scaled gradient
+   are tried at eight lengths each at once (one vmapped value evaluation) and
+   the best point that lowers −2 ln L is taken;
 5. converged when the Newton decrement ``g^T H^-1 g`` of the free, inactive
    components (twice the predicted decrease) is below ``tol``.
 
@@ -40,7 +41,7 @@ from ._likelihood import Likelihood
 __all__ = ["BatchFit", "minimize", "minimize_batch"]
 
 #: line-search step lengths tried at once
-_STEPS = (1.0, 0.5, 0.25, 0.1, 0.03, 0.01, 1e-3, 1e-4)
+_STEPS = (4.0, 2.0, 1.0, 0.5, 0.25, 0.1, 0.01, 1e-3)
 
 
 @dataclass(frozen=True)
@@ -101,13 +102,22 @@ def _fit_one_fn(lik: Likelihood, maxiter: int, tol: float, gtol: float) -> Calla
     from jax import lax
 
     f = lik.twice_nll_fn
-    vg = jax.value_and_grad(f)
-    hess = jax.jacfwd(jax.grad(f))
     values = jax.vmap(f, in_axes=(0, None))
     steps = jnp.asarray(_STEPS)
     npars = lik.npars
+    shifts = jnp.asarray([0.0, 1e-10, 1e-8, 1e-6, 1e-4, 1e-3, 1e-2, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0,
+                          100.0, 1e3, 1e4, 1e6])
 
-    def newton(x: Any, g: Any, h: Any, free: Any, lo: Any, hi: Any, mu: Any) -> tuple[Any, ...]:
+    def grad_hess(x: Any, data: Any) -> tuple[Any, Any]:
+        def g_aux(q: Any) -> tuple[Any, Any]:
+            g = jax.grad(f)(q, data)
+            return g, g
+
+        h, g = jax.jacfwd(g_aux, has_aux=True)(x)
+        # one (g, H) evaluation; the barrier keeps XLA from recomputing H in each consumer
+        return lax.optimization_barrier((g, h))  # type: ignore[no-any-return]
+
+    def newton(x: Any, g: Any, h: Any, free: Any, lo: Any, hi: Any) -> tuple[Any, ...]:
         at_lo = free & (x <= lo)
         at_hi = free & (x >= hi)
         diag = jnp.diagonal(h)
@@ -117,60 +127,65 @@ def _fit_one_fn(lik: Likelihood, maxiter: int, tol: float, gtol: float) -> Calla
         inact = free & ~held & ~saddle
         both = inact[:, None] & inact[None, :]
         eye = jnp.eye(npars, dtype=h.dtype)
-        hr = jnp.where(both, h, eye)
-        gr = jnp.where(inact, g, 0.0)
-        scale = jnp.maximum(jnp.abs(jnp.where(inact, diag, 0.0)), 1e-12)
-        chol = jnp.linalg.cholesky(hr + mu * jnp.diag(jnp.where(inact, scale, 0.0)))
-        ok = jnp.all(jnp.isfinite(chol))
+        scale = jnp.sqrt(jnp.maximum(jnp.abs(jnp.where(inact, diag, 1.0)), 1e-300))
+        hs = jnp.where(both, h / (scale[:, None] * scale[None, :]), eye)  # unit diagonal (if convex)
+        gs = jnp.where(inact, g / scale, 0.0)
+
+        # smallest shift tau with H_scaled + tau I positive definite (tau = 0: pure Newton)
+        def c_cond(c: tuple[Any, Any, Any]) -> Any:
+            k, _, ok = c
+            return ~ok & (k < shifts.size)
+
+        def c_body(c: tuple[Any, Any, Any]) -> tuple[Any, Any, Any]:
+            k, _, _ = c
+            chol = jnp.linalg.cholesky(hs + shifts[k] * eye)
+            return k + 1, chol, jnp.all(jnp.isfinite(chol))
+
+        k, chol, ok = lax.while_loop(c_cond, c_body, (jnp.asarray(0), eye, jnp.asarray(False)))
         chol = jnp.where(ok, chol, eye)
-        d_newton = jax.scipy.linalg.cho_solve((chol, True), -gr)
-        d_grad = -gr / scale
-        d = jnp.where(ok, d_newton, d_grad)
-        dec = jnp.where(ok, -jnp.dot(gr, d_newton), jnp.inf)
+        y = jax.scipy.linalg.cho_solve((chol, True), -gs)
+        d = jnp.where(inact, y / scale, 0.0)
+        pure = ok & (k == 1)
+        dec = jnp.where(pure, -jnp.dot(gs, y), jnp.inf)
         span = jnp.where(jnp.isfinite(hi - lo), hi - lo, 1.0)
         push = jnp.where(at_lo, 1.0, -1.0) * jnp.minimum(0.1 * span, 1.0)
         d = jnp.where(saddle, push, d)
-        return d, dec, ok, jnp.any(saddle), flat
+        # second search direction: the diagonally scaled gradient (robust where H is indefinite)
+        d2 = jnp.where(saddle, push, jnp.where(inact, -gs / scale, 0.0))
+        return jnp.stack([d, d2]), dec, jnp.any(saddle), flat
 
     def fit_one(x0: Any, free: Any, data: Any, bounds: Any) -> tuple[Any, ...]:
         lo, hi = bounds[0], bounds[1]
         x0 = jnp.where(free, jnp.clip(x0, lo, hi), x0)
 
         def cond(s: tuple[Any, ...]) -> Any:
-            k, _, _, _, _, _, done, _ = s
+            k, _, _, done, _, _ = s
             return (k < maxiter) & ~done
 
         def body(s: tuple[Any, ...]) -> tuple[Any, ...]:
-            k, x, fx, _, mu, _, _, stall = s
-            fx, g = vg(x, data)
-            h = hess(x, data)
-            h = 0.5 * (h + h.T)
-            d, dec, ok, any_saddle, _ = newton(x, g, h, free, lo, hi, mu)
-            converged = ok & (dec <= tol) & ~any_saddle
-            cand = jnp.where(free, jnp.clip(x[None, :] + steps[:, None] * d[None, :], lo, hi), x)
+            k, x, fx, _, _, stall = s
+            g, h = grad_hess(x, data)
+            d, dec, any_saddle, _ = newton(x, g, h, free, lo, hi)
+            converged = (dec <= tol) & ~any_saddle
+            trial = (steps[None, :, None] * d[:, None, :]).reshape(-1, npars)
+            cand = jnp.where(free, jnp.clip(x[None, :] + trial, lo, hi), x)
             fc = values(cand, data)
             fc = jnp.where(jnp.isfinite(fc), fc, jnp.inf)
             best = jnp.argmin(fc)
-            better = fc[best] < fx
-            xn = jnp.where(better & ~converged, cand[best], x)
-            fn = jnp.where(better & ~converged, fc[best], fx)
-            mu_n = jnp.where(better & ok, mu * 0.1, jnp.maximum(mu * 10.0, 1e-6))
-            mu_n = jnp.where(mu_n < 1e-12, 0.0, mu_n)
+            better = (fc[best] < fx) & ~converged
+            xn = jnp.where(better, cand[best], x)
+            fn = jnp.where(better, fc[best], fx)
             stall_n = jnp.where(better, 0, stall + 1)
-            # no candidate lowers -2 ln L: the minimum is reached to rounding when the
-            # decrement is already tiny, otherwise damping grows for a few tries
-            done = converged | (stall_n >= 4)
-            return k + 1, xn, fn, g, mu_n, dec, done, stall_n
+            # nothing lowers -2 ln L any more: converged (decrement tiny) or stuck
+            done = converged | (stall_n >= 2)
+            return k + 1, xn, fn, done, dec, stall_n
 
-        fx0, g0 = vg(x0, data)
-        init = (jnp.asarray(0), x0, fx0, g0, jnp.asarray(0.0), jnp.asarray(jnp.inf), jnp.asarray(False),
-                jnp.asarray(0))
-        k, x, _, _, mu, _, _, _ = lax.while_loop(cond, body, init)
-        fx, g = vg(x, data)
-        h = hess(x, data)
-        h = 0.5 * (h + h.T)
-        _, dec, ok, any_saddle, flat = newton(x, g, h, free, lo, hi, mu)
-        converged = ok & (dec <= tol) & ~any_saddle
+        fx0 = f(x0, data)
+        init = (jnp.asarray(0), x0, fx0, jnp.asarray(False), jnp.asarray(jnp.inf), jnp.asarray(0))
+        k, x, fx, _, _, _ = lax.while_loop(cond, body, init)
+        g, h = grad_hess(x, data)
+        _, dec, any_saddle, flat = newton(x, g, h, free, lo, hi)
+        converged = (dec <= tol) & ~any_saddle
         at_bound = free & ((x <= lo) | (x >= hi))
         return x, fx, g, converged, k, 0.5 * dec, at_bound, flat, h
 
@@ -249,7 +264,7 @@ def minimize_batch(
     chunk: int = 16,
     mode: str = "map",
     maxiter: int = 50,
-    tol: float = 1e-10,
+    tol: float = 1e-8,
     gtol: float = 1e-6,
     return_hessian: bool = False,
 ) -> BatchFit:
@@ -323,18 +338,9 @@ def minimize_batch(
     bd = np.ascontiguousarray(bd.reshape(n, 2).T)
     size = 1 if b == 1 else max(1, min(int(chunk), b))
     exe = _minimizer(lik).executable(size, mode, int(maxiter), float(tol), float(gtol), return_hessian)
-    outs: list[list[np.ndarray]] = []
     t0 = time.perf_counter()
-    for s in range(0, b, size):
-        e = min(s + size, b)
-        pad = size - (e - s)
-
-        def take(a: np.ndarray, s: int = s, e: int = e, pad: int = pad) -> np.ndarray:
-            part = a[s:e]
-            return part if not pad else np.concatenate([part, np.repeat(part[-1:], pad, axis=0)])
-
-        res = exe(take(x0), ~take(fx), take(d), bd)
-        outs.append([np.asarray(r)[: e - s] for r in res])
+    with _single_threaded_lapack():
+        outs = _run_chunks(exe, x0, fx, d, bd, b, size)
     elapsed = time.perf_counter() - t0
     cols = [np.concatenate([o[i] for o in outs]) for i in range(len(outs[0]))]
     return BatchFit(
@@ -352,6 +358,39 @@ def minimize_batch(
     )
 
 
+def _single_threaded_lapack() -> Any:
+    """Limit the BLAS/LAPACK thread pool (behind jax's Cholesky) to one thread, if possible.
+
+    The minimiser calls LAPACK on 239 x 239 matrices thousands of times; a
+    multi-threaded OpenBLAS spins between such small calls and, on a loaded
+    machine, turned 3 ms Newton steps into 200 ms ones.
+    """
+    import contextlib
+
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl comes with the jax extra
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
+
+
+def _run_chunks(
+    exe: Any, x0: np.ndarray, fx: np.ndarray, d: np.ndarray, bd: np.ndarray, b: int, size: int
+) -> list[list[np.ndarray]]:
+    outs: list[list[np.ndarray]] = []
+    for s in range(0, b, size):
+        e = min(s + size, b)
+        pad = size - (e - s)
+
+        def take(a: np.ndarray, s: int = s, e: int = e, pad: int = pad) -> np.ndarray:
+            part = a[s:e]
+            return part if not pad else np.concatenate([part, np.repeat(part[-1:], pad, axis=0)])
+
+        res = exe(take(x0), ~take(fx), take(d), bd)
+        outs.append([np.asarray(r)[: e - s] for r in res])
+    return outs
+
+
 def minimize(
     lik: Likelihood,
     *,
@@ -360,7 +399,7 @@ def minimize(
     fixed: Any = None,
     bounds: Any = None,
     maxiter: int = 50,
-    tol: float = 1e-10,
+    tol: float = 1e-8,
     gtol: float = 1e-6,
     return_hessian: bool = False,
 ) -> BatchFit:
