@@ -27,7 +27,7 @@ import weakref
 from typing import Any
 
 from ._cache import ENV_VAR, compile_cache_dir, configure_compile_cache
-from ._likelihood import Likelihood, make_logpdf
+from ._likelihood import Likelihood, make_functions, make_logpdf
 from ._minimize import BatchFit, minimize, minimize_batch
 from ._redist import reweighting_factors
 from ._tensors import ModelTensors, ReweightingBlock, model_tensors
@@ -41,6 +41,7 @@ __all__ = [
     "compile_cache_dir",
     "configure_compile_cache",
     "likelihood",
+    "make_functions",
     "make_logpdf",
     "minimize",
     "minimize_batch",

@@ -22,7 +22,7 @@ import numpy as np
 from ._redist import reweighting_factors
 from ._tensors import ModelTensors
 
-__all__ = ["Likelihood", "make_logpdf"]
+__all__ = ["Likelihood", "make_functions", "make_logpdf"]
 
 
 #: histosys is evaluated as a dense (slots x parameters) product when that matrix has
@@ -32,6 +32,8 @@ DENSE_HISTOSYS_MAX = 1 << 18
 
 def make_logpdf(t: ModelTensors, *, dense_histosys: bool | None = None) -> Callable[[Any, Any], Any]:
     """The pure jax function ``logpdf(pars, data)`` of a model.
+
+    See :func:`make_functions` for the layout; this is its second element.
 
     Cells are laid out as a padded ``(n_main, width)`` grid of *slots* (``width``:
     the most samples in one bin), so bins are a row sum; histosys deltas are
@@ -61,6 +63,26 @@ def make_logpdf(t: ModelTensors, *, dense_histosys: bool | None = None) -> Calla
     >>> p = np.array(m.config.suggested_init())
     >>> bool(np.isclose(float(f(p, d)), float(m.logpdf(p, d)[0]), rtol=1e-12))
     True
+    """
+    return make_functions(t, dense_histosys=dense_histosys)[1]
+
+
+def make_functions(
+    t: ModelTensors, *, dense_histosys: bool | None = None
+) -> tuple[Callable[[Any], Any], Callable[[Any, Any], Any]]:
+    """The pure jax functions ``expected(pars)`` (main-bin yields) and ``logpdf(pars, data)``.
+
+    Parameters
+    ----------
+    t : ModelTensors
+        The model's tensors.
+    dense_histosys : bool, optional
+        Force the dense (``True``) or sparse (``False``) histosys evaluation.
+
+    Returns
+    -------
+    tuple of callable
+        ``expected(pars[P]) -> (n_main,)`` and ``logpdf(pars, data) -> scalar``.
     """
     from ._cache import ensure_compile_cache
 
@@ -169,9 +191,8 @@ def make_logpdf(t: ModelTensors, *, dense_histosys: bool | None = None) -> Calla
             )
         return jnp.where(alpha > 0.0, ns_hi, ns_lo) ** jnp.abs(alpha)
 
-    def logpdf(pars: Any, data: Any) -> Any:
+    def expected(pars: Any) -> Any:
         pars = jnp.asarray(pars)
-        data = jnp.asarray(data)
         parts = [pars]
         if has_ns:
             parts.append(normsys(pars))
@@ -181,7 +202,12 @@ def make_logpdf(t: ModelTensors, *, dense_histosys: bool | None = None) -> Calla
         v = jnp.concatenate(parts)
         fac = jnp.prod(v[table], axis=1).reshape(n_main, width)
         base = nominal + histosys(pars) if has_hs else nominal
-        lam = jnp.sum(base * fac, axis=1)
+        return jnp.sum(base * fac, axis=1)
+
+    def logpdf(pars: Any, data: Any) -> Any:
+        pars = jnp.asarray(pars)
+        data = jnp.asarray(data)
+        lam = expected(pars)
         n = data[:n_main]
         out = jnp.sum(xlogy(n, lam) - lam - gammaln(n + 1.0))
         if has_g:
@@ -193,7 +219,7 @@ def make_logpdf(t: ModelTensors, *, dense_histosys: bool | None = None) -> Calla
             out = out + jnp.sum(xlogy(a, rate) - rate - gammaln(a + 1.0))
         return out
 
-    return logpdf
+    return expected, logpdf
 
 
 class Likelihood:
@@ -224,7 +250,7 @@ class Likelihood:
         import jax
 
         self.tensors = tensors
-        self._logpdf = make_logpdf(tensors)
+        expected, self._logpdf = make_functions(tensors)
         self._lock = threading.RLock()
         self._exe: dict[tuple[str, int], Any] = {}
         self.compile_time_s = 0.0
@@ -250,6 +276,7 @@ class Likelihood:
             "hessian": hessian,
             "hvp": hvp,
             "logpdf": logpdf,
+            "expected": lambda p, d: expected(p),
         }
 
     # -- shapes --------------------------------------------------------------------------
@@ -274,7 +301,7 @@ class Likelihood:
 
         Parameters
         ----------
-        kind : {"value", "value_and_grad", "hessian", "hvp", "logpdf"}
+        kind : {"value", "value_and_grad", "hessian", "hvp", "logpdf", "expected"}
             Function to compile.
         batch : int
             0 for single vectors, otherwise the leading batch size of
@@ -327,6 +354,10 @@ class Likelihood:
     def hvp(self, pars: Any, data: Any, vector: Any) -> np.ndarray:
         """Hessian-vector product of −2 ln L."""
         return np.asarray(self.executable("hvp")(_f64(pars), _f64(data), _f64(vector)))
+
+    def expected_main(self, pars: Any) -> np.ndarray:
+        """Expected yields of the main bins (pyhf's ``expected_actualdata``)."""
+        return np.asarray(self.executable("expected")(_f64(pars), np.zeros(self.ndata)))
 
     def batch(self, kind: str, pars: Any, data: Any) -> Any:
         """Evaluate ``kind`` on a batch: ``pars[B, P]`` and ``data[B, D]``.
