@@ -79,6 +79,7 @@ def _idx(lik, name):
     return lik.tensors.slices[name].start
 
 
+@pytest.mark.slow
 def test_belle2_best_fit_equals_minuit(belle2) -> None:
     lik = belle2
     t = lik.tensors
@@ -93,6 +94,7 @@ def test_belle2_best_fit_equals_minuit(belle2) -> None:
     assert res.x[0, i_s] == 0.0
 
 
+@pytest.mark.slow
 def test_belle2_grid_rows_and_toys_equal_minuit(belle2) -> None:
     lik = belle2
     t = lik.tensors

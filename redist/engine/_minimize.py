@@ -17,7 +17,9 @@ executable:
    are tried at eight lengths each at once (one vmapped value evaluation) and
    the best point that lowers −2 ln L is taken;
 5. converged when the Newton decrement ``g^T H^-1 g`` of the free, inactive
-   components (twice the predicted decrease) is below ``tol``.
+   components (twice the predicted decrease) is below ``tol``; components that
+   end within 1 % of a bound are then put onto it if that does not raise
+   −2 ln L (flat directions approach a bound only linearly).
 
 Many fits (toys: many datasets; grids: many fixed-parameter points) run in
 one executable: ``lax.map`` over the batch (sequential, so each fit takes only
@@ -183,6 +185,25 @@ def _fit_one_fn(lik: Likelihood, maxiter: int, tol: float, gtol: float) -> Calla
         fx0 = f(x0, data)
         init = (jnp.asarray(0), x0, fx0, jnp.asarray(False), jnp.asarray(jnp.inf), jnp.asarray(0))
         k, x, fx, _, _, _ = lax.while_loop(cond, body, init)
+        # flat directions converge only linearly onto a bound (e.g. a rate in cSL^2 at cSL = 0):
+        # put free components within 1 % of the range of a bound onto it when that does not
+        # raise -2 ln L (as redist.infer.fit does after Migrad)
+        span = jnp.where(jnp.isfinite(hi - lo), hi - lo, 1.0)
+        near_lo = free & (x - lo <= 1e-2 * span) & (x > lo)
+        near_hi = free & (hi - x <= 1e-2 * span) & (x < hi)
+        target = jnp.where(near_lo, lo, hi)
+
+        def snap(i: Any, c: tuple[Any, Any]) -> tuple[Any, Any]:
+            def attempt(c: tuple[Any, Any]) -> tuple[Any, Any]:
+                xc, fc = c
+                y = xc.at[i].set(target[i])
+                fy = f(y, data)
+                ok = fy <= fc + 1e-12
+                return jnp.where(ok, y, xc), jnp.where(ok, fy, fc)
+
+            return lax.cond(near_lo[i] | near_hi[i], attempt, lambda c: c, c)  # type: ignore[no-any-return]
+
+        x, fx = lax.fori_loop(0, npars, snap, (x, fx))
         g, h = grad_hess(x, data)
         _, dec, any_saddle, flat = newton(x, g, h, free, lo, hi)
         converged = (dec <= tol) & ~any_saddle
