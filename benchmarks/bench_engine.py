@@ -212,7 +212,8 @@ def main() -> None:
     toys = np.empty((nt, t.ndata))
     toys[:, : t.n_main] = rng.poisson(main_exp, size=(nt, t.n_main))
     toys[:, t.n_main :] = data[t.n_main :]
-    toys[:, t.n_main + t.gauss_aux] = best[t.gauss_par] + t.gauss_sigma * rng.normal(size=(nt, t.gauss_par.size))
+    noise = rng.normal(size=(nt, t.gauss_par.size))
+    toys[:, t.n_main + t.gauss_aux] = best[t.gauss_par] + t.gauss_sigma * noise
     t0 = time.perf_counter()
     tf = engine.minimize_batch(lik, data=toys, init=best)
     res[f"toys_{nt}_s"] = time.perf_counter() - t0

@@ -43,7 +43,7 @@ def workspaces(draw: st.DrawFn) -> tuple[dict, dict, list[np.ndarray]]:
     for c in range(n_ch):
         ch = f"ch{c}"
         nb = draw(st.integers(1, 4))
-        present = [s for s in SAMPLES if s == "sig" and c == 0 or draw(st.booleans())] or ["bkg1"]
+        present = [s for s in SAMPLES if (s == "sig" and c == 0) or draw(st.booleans())] or ["bkg1"]
         samples = []
         for s in present:
             zero = s != "sig" and draw(st.integers(0, 5)) == 0  # a zero-yield sample
@@ -304,7 +304,7 @@ def test_belle2_gradient_matches_pyhf_finite_differences(belle2) -> None:
     p[t.slices[t.names[0]]] += 0.3
     _, g = lik.value_and_grad(p, data)
     labels = list(t.labels)
-    picks = ["cVL", "cSL", "cTL", labels[0]] + [lab for lab in labels if lab.startswith("BSZ")][:3]
+    picks = ["cVL", "cSL", "cTL", labels[0], *[lab for lab in labels if lab.startswith("BSZ")][:3]]
     picks += [lab for lab in labels if lab.startswith("staterror")][:2]
     for lab in picks:
         i = labels.index(lab)
@@ -317,7 +317,7 @@ def test_belle2_gradient_matches_pyhf_finite_differences(belle2) -> None:
 
 def test_reweighting_factors_equal_the_modifier(belle2) -> None:
     """The adapter's folded kernel path equals Reweighting.weights + migration (the pyhf modifier)."""
-    rm, lik = belle2
+    _rm, lik = belle2
     from redist.engine import reweighting_factors
 
     t = lik.tensors

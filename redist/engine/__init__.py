@@ -22,6 +22,7 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import weakref
 from typing import Any
@@ -89,8 +90,6 @@ def likelihood(model: Any) -> Likelihood:
             tensors = model if isinstance(model, ModelTensors) else model_tensors(model)
             lik = Likelihood(tensors)
             _CACHE[key] = lik
-            try:
+            with contextlib.suppress(TypeError):  # not weak-referenceable: kept for the process
                 weakref.finalize(model, _forget, key)
-            except TypeError:  # not weak-referenceable: keep it for the process
-                pass
         return lik

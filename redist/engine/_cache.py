@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path
+from typing import Any
 
 __all__ = ["ENV_VAR", "compile_cache_dir", "configure_compile_cache", "ensure_compile_cache"]
 
@@ -33,12 +34,11 @@ _STATE: dict[str, object] = {"configured": False, "enabled": None, "directory": 
 
 
 def _versioned(base: Path) -> Path:
-    import jax
-    import jaxlib
+    from importlib.metadata import version
 
     from .. import __version__
 
-    return base / f"redist-{__version__}_jax-{jax.__version__}_jaxlib-{jaxlib.__version__}"
+    return base / f"redist-{__version__}_jax-{version('jax')}_jaxlib-{version('jaxlib')}"
 
 
 def _default_base() -> Path:
@@ -50,7 +50,9 @@ def _default_base() -> Path:
     return Path(platformdirs.user_cache_dir("redist", appauthor=False)) / "jax-compile"
 
 
-def configure_compile_cache(enabled: bool | None = None, directory: str | os.PathLike[str] | None = None) -> None:
+def configure_compile_cache(
+    enabled: bool | None = None, directory: str | os.PathLike[str] | None = None
+) -> None:
     """Choose whether and where compiled executables are cached across processes.
 
     Call it before the first compilation (later calls take effect for
@@ -97,10 +99,11 @@ def _resolve() -> Path | None:
 def _apply() -> None:
     import jax
 
-    jax.config.update("jax_enable_x64", True)
+    update: Any = jax.config.update
+    update("jax_enable_x64", True)
     # the engine's computations take tens of microseconds: dispatching them synchronously
     # saves the hand-off to jax's dispatch thread (about 2x on value-and-gradient calls)
-    jax.config.update("jax_cpu_enable_async_dispatch", False)
+    update("jax_cpu_enable_async_dispatch", False)
     target = _resolve()
     if target is not None:
         try:
@@ -108,12 +111,12 @@ def _apply() -> None:
         except OSError:
             target = None  # unwritable cache location: compile without a cache
     if target is None:
-        jax.config.update("jax_enable_compilation_cache", False)
+        update("jax_enable_compilation_cache", False)
     else:
-        jax.config.update("jax_enable_compilation_cache", True)
-        jax.config.update("jax_compilation_cache_dir", str(target))
-        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
-        jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+        update("jax_enable_compilation_cache", True)
+        update("jax_compilation_cache_dir", str(target))
+        update("jax_persistent_cache_min_compile_time_secs", 0.0)
+        update("jax_persistent_cache_min_entry_size_bytes", 0)
     try:  # the cache object is created once per process: make it follow the new settings
         from jax._src import compilation_cache as cc
 

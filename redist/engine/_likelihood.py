@@ -159,7 +159,7 @@ def make_functions(
     p_fac = jnp.asarray(t.pois_factor)
 
     def features(alpha: Any) -> Any:
-        """pyhf's piecewise pieces of the delta, shape (n_feat, H); exactly one is non-zero."""
+        """Pyhf's piecewise pieces of the delta, shape (n_feat, H); exactly one is non-zero."""
         zero = jnp.zeros_like(alpha)
         if code4p:
             a2 = alpha * alpha
@@ -335,7 +335,7 @@ class Likelihood:
 
     # -- evaluation -------------------------------------------------------------------------
     def logpdf(self, pars: Any, data: Any) -> float:
-        """ln L (pyhf's ``Model.logpdf``) at one parameter vector."""
+        """Ln L (pyhf's ``Model.logpdf``) at one parameter vector."""
         return float(self.executable("logpdf")(_f64(pars), _f64(data)))
 
     def value(self, pars: Any, data: Any) -> float:

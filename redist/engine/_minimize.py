@@ -117,7 +117,8 @@ def _fit_one_fn(lik: Likelihood, maxiter: int, tol: float, gtol: float) -> Calla
 
         h, g = jax.jacfwd(g_aux, has_aux=True)(x)
         # one (g, H) evaluation; the barrier keeps XLA from recomputing H in each consumer
-        return lax.optimization_barrier((g, h))  # type: ignore[no-any-return]
+        barrier: Any = lax.optimization_barrier
+        return barrier((g, h))  # type: ignore[no-any-return]
 
     def newton(x: Any, g: Any, h: Any, free: Any, lo: Any, hi: Any) -> tuple[Any, ...]:
         at_lo = free & (x <= lo)
@@ -246,7 +247,9 @@ class _Minimizer:
                 return lax.map(lambda a: drop_h(one(a[0], a[1], a[2], bounds)), (x0, free, data))
 
         n, m = self.lik.npars, self.lik.ndata
-        args = (np.zeros((batch, n)), np.zeros((batch, n), dtype=bool), np.zeros((batch, m)), np.zeros((2, n)))
+        args = (
+            np.zeros((batch, n)), np.zeros((batch, n), dtype=bool), np.zeros((batch, m)), np.zeros((2, n))
+        )
         t0 = time.perf_counter()
         exe = jax.jit(run).lower(*args).compile()
         self.lik.compile_time_s += time.perf_counter() - t0
@@ -389,7 +392,7 @@ def _single_threaded_lapack() -> Any:
     import contextlib
 
     try:
-        from threadpoolctl import threadpool_limits
+        from threadpoolctl import threadpool_limits  # type: ignore[import-untyped,unused-ignore]
     except ImportError:  # pragma: no cover - threadpoolctl comes with the jax extra
         return contextlib.nullcontext()
     return threadpool_limits(limits=1, user_api="blas")

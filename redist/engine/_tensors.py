@@ -189,7 +189,7 @@ class ModelTensors:
 
 # ---------------------------------------------------------------------------------- helpers
 def code4_coefficients(hi: np.ndarray, lo: np.ndarray, alpha0: float = 1.0) -> np.ndarray:
-    """pyhf's code4 polynomial coefficients ``a_1..a_6`` per (hi, lo) pair, shape ``(N, 6)``.
+    """Pyhf's code4 polynomial coefficients ``a_1..a_6`` per (hi, lo) pair, shape ``(N, 6)``.
 
     The polynomial ``1 + sum_i a_i alpha^i`` matches ``hi^alpha`` and ``lo^-alpha``
     with their first and second derivatives at ``alpha = +-alpha0``.
@@ -234,7 +234,7 @@ def code4_coefficients(hi: np.ndarray, lo: np.ndarray, alpha0: float = 1.0) -> n
 
 def _model_and_data(source: Any) -> tuple[Any, np.ndarray | None]:
     """(pyhf model, data or None) from a pyhf Model, Workspace or ReinterpretedModel."""
-    import pyhf
+    import pyhf  # type: ignore[import-untyped,unused-ignore]
 
     if isinstance(source, pyhf.pdf.Model):
         return source, None
@@ -401,8 +401,8 @@ def model_tensors(source: Any) -> ModelTensors:
                 raise ModelSpecError(msg)
             access[idx] = start + np.arange(n)
         for si, m in per_sample.items():
-            for b in np.flatnonzero(m):
-                factors[cell_of[(si, int(b))]].append(int(access[b]))
+            for gb in np.flatnonzero(m):
+                factors[cell_of[(si, int(gb))]].append(int(access[gb]))
 
     # -- histosys -----------------------------------------------------------------------------
     hs_names = [n for n in names if n in hs_rows]
@@ -435,19 +435,22 @@ def model_tensors(source: Any) -> ModelTensors:
     if rw_rows:
         red = settings.get("redist") or {}
         rws, dens = red.get("reweightings", {}), red.get("densities", {})
-        for name, rows in rw_rows.items():
+        for name, rw_list in rw_rows.items():
             if name not in rws:
                 msg = f"redist modifier {name!r} has no reweighting in the model's modifier_settings"
                 raise ModelSpecError(msg)
             cells_l: list[int] = []
             mig_l: list[np.ndarray] = []
-            for cells, key in rows:
+            for cells, key in rw_list:
                 if key not in dens:
                     msg = f"redist modifier {name!r}: unknown density {key!r}"
                     raise ModelSpecError(msg)
                 v = np.asarray(dens[key].values(), dtype=float)
                 if v.shape[0] != len(cells):
-                    msg = f"redist modifier {name!r}: density {key!r} has {v.shape[0]} rows, expected {len(cells)}"
+                    msg = (
+                        f"redist modifier {name!r}: density {key!r} has {v.shape[0]} rows, "
+                        f"expected {len(cells)}"
+                    )
                     raise ModelSpecError(msg)
                 mig_l.append(v / v.sum(axis=1, keepdims=True))
                 cells_l.extend(cells)
