@@ -1,0 +1,86 @@
+"""The one place where the engine calls into redist's theory reweighting.
+
+:func:`reweighting_factors` maps the parameter vector to the kinematic-bin
+weights ``w_z`` of one :class:`~redist.modifier.Reweighting`: first the
+physical theory values (exposed Wilson coefficients, correlated nuisance
+groups mapped from their unit-normal eigen-directions), then the weights
+``w_z = R_B(z; theta) / R_A(z)`` (kernel contraction for theories with a
+linear basis, quadrature otherwise). Everything else in the engine is plain
+HistFactory; the fit-bin factor of each reweighted (channel, sample) is then
+``migration @ w`` with the row-normalised ``n(x, z) / sum_z n(x, z)``.
+
+Phase 2 of issue 12 swaps the ``theory_values`` call below for the parameter
+layout's ``theory_values(vector, xp)``; theories with non-linear parameters
+(issue 14) plug in there as well, since ``weights`` already accepts any
+theory values and falls back to quadrature when the theory has no linear basis.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+
+__all__ = ["reweighting_factors"]
+
+
+def reweighting_factors(
+    reweighting: Any, migration: np.ndarray, slices: Mapping[str, slice]
+) -> Callable[[Any, Any], Any]:
+    """Fit-bin factors ``migration @ w(theta)`` of one reweighting, as a function of the parameters.
+
+    The returned function maps the full parameter vector to one factor per
+    reweighted cell. For a theory with a linear basis (``rate = basis @
+    coefficients``) the kernel, the null rates and the migration rows are
+    folded into one ``(cells, M)`` matrix at build time, so a call is the
+    theory's coefficients and one small product; other theories go through
+    :meth:`~redist.modifier.Reweighting.weights` (quadrature).
+
+    Parameters
+    ----------
+    reweighting : redist.modifier.Reweighting
+        The reweighting (theory, kernel, exposed parameters and groups).
+    migration : numpy.ndarray
+        Row-normalised ``n(x, z) / sum_z n(x, z)`` of the reweighted cells, ``(cells, n_z)``.
+    slices : mapping
+        ``name -> slice`` of the parameter vector.
+
+    Returns
+    -------
+    callable
+        ``factors(pars, xp) -> array (cells,)``; traceable with ``xp = jax.numpy``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from redist.demo import belle2_model
+    >>> rm = belle2_model()
+    >>> cfg = rm.model.config
+    >>> rw = rm.reweightings["wet"]
+    >>> mig = np.full((2, rw.kernel.n_bins), 1.0 / rw.kernel.n_bins)
+    >>> f = reweighting_factors(rw, mig, {n: cfg.par_slice(n) for n in cfg.par_order})
+    >>> p = np.asarray(cfg.suggested_init(), dtype=float)
+    >>> bool(np.allclose(f(p, np), 1.0))  # the SM point reproduces the null theory
+    True
+    """
+    mig = np.asarray(migration, dtype=float)
+    kern = reweighting.kernel
+    if kern.kernel is not None:
+        inside = np.asarray(kern.inside, dtype=bool)
+        # factor = mig[:, inside] @ (K c / null) + mig[:, outside] @ 1
+        mat = mig[:, inside] @ (np.asarray(kern.kernel, dtype=float) / reweighting.null_rates[:, None])
+        const = mig[:, ~inside].sum(axis=1)
+        theory = reweighting.theory
+
+        def linear(pars: Any, xp: Any) -> Any:
+            values = reweighting.theory_values(lambda name: pars[slices[name]], xp)
+            return xp.asarray(mat) @ theory.coefficients(values, xp) + xp.asarray(const)
+
+        return linear
+
+    def general(pars: Any, xp: Any) -> Any:
+        values = reweighting.theory_values(lambda name: pars[slices[name]], xp)
+        return xp.asarray(mig) @ reweighting.weights(values, xp)
+
+    return general
