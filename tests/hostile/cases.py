@@ -567,7 +567,7 @@ def case_cli_theory_rate_infinity(corpus: Path, tmp: Path, sw: Stopwatch) -> Non
     _cli_expect_exit2(["theory", "rate", "B+->K+nunu", "--q2", "1", "--set", "cVL=1e200", "--json"], sw)
 
 
-@case("CliFailed", match=r"Error: branching ratio: <root> is nan",
+@case("CliFailed", match=r"Error: setting 'width': 'inf' is not finite",
       issue='theory br --option width=inf prints "BR": NaN, exit 0')
 def case_cli_theory_br_width_inf(corpus: Path, tmp: Path, sw: Stopwatch) -> None:
     import warnings
