@@ -323,11 +323,9 @@ def test_reweighting_factors_equal_the_modifier(belle2) -> None:
     t = lik.tensors
     block = t.reweightings[0]
     rw = block.reweighting
-    f = reweighting_factors(rw, block.migration, t.slices)
-    p = t.init.copy()
-    for name, value in (("cVL", 9.0), ("cSL", 4.0), ("cTL", 2.0)):
-        p[t.slices[name]] = value
-    ref = block.migration @ rw.weights(rw.theory_values(lambda n: p[t.slices[n]], np), np)
+    f = reweighting_factors(rw, block.binding, block.migration)
+    p = _rm.layout.to_vector({"cVL": 9.0, "cSL": 4.0, "cTL": 2.0})
+    ref = block.migration @ rw.weights(_rm.layout.theory_values(p, np)[rw.name], np)
     np.testing.assert_allclose(f(p, np), ref, rtol=1e-13)
 
 

@@ -106,7 +106,6 @@ def make_functions(
     table_np[slot] = t.table
     nominal = jnp.asarray(nominal_np.reshape(n_main, width))
     table = jnp.asarray(table_np)
-    slices = dict(t.slices)
 
     n_hs = int(t.hs_par.size)
     has_hs = t.hs_cell.size > 0
@@ -138,7 +137,7 @@ def make_functions(
     ns_poly = jnp.asarray(t.ns_poly)
     code4 = t.ns_code == "code4"
 
-    blocks = [reweighting_factors(b.reweighting, b.migration, slices) for b in t.reweightings]
+    blocks = [reweighting_factors(b.reweighting, b.binding, b.migration) for b in t.reweightings]
 
     # -- constraints as per-parameter vectors (no gather/scatter of the parameters) ------------
     has_g = t.gauss_par.size > 0

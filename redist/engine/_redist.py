@@ -9,15 +9,16 @@ linear basis, quadrature otherwise). Everything else in the engine is plain
 HistFactory; the fit-bin factor of each reweighted (channel, sample) is then
 ``migration @ w`` with the row-normalised ``n(x, z) / sum_z n(x, z)``.
 
-Phase 2 of issue 12 swaps the ``theory_values`` call below for the parameter
-layout's ``theory_values(vector, xp)``; theories with non-linear parameters
-(issue 14) plug in there as well, since ``weights`` already accepts any
-theory values and falls back to quadrature when the theory has no linear basis.
+The theory values come from the model's parameter layout (one
+:class:`~redist.layout.TheoryBinding` per reweighting, the same path as the
+pyhf modifier); theories with non-linear parameters (issue 14) plug in there
+as well, since ``weights`` accepts any theory values and falls back to
+quadrature when the theory has no linear basis.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -26,7 +27,7 @@ __all__ = ["reweighting_factors"]
 
 
 def reweighting_factors(
-    reweighting: Any, migration: np.ndarray, slices: Mapping[str, slice]
+    reweighting: Any, binding: Any, migration: np.ndarray
 ) -> Callable[[Any, Any], Any]:
     """Fit-bin factors ``migration @ w(theta)`` of one reweighting, as a function of the parameters.
 
@@ -39,12 +40,12 @@ def reweighting_factors(
 
     Parameters
     ----------
-    reweighting : redist.modifier.Reweighting
+    reweighting : redist.weights.Reweighting
         The reweighting (theory, kernel, exposed parameters and groups).
+    binding : redist.layout.TheoryBinding
+        The layout's binding of this reweighting (parameter vector -> theory values).
     migration : numpy.ndarray
         Row-normalised ``n(x, z) / sum_z n(x, z)`` of the reweighted cells, ``(cells, n_z)``.
-    slices : mapping
-        ``name -> slice`` of the parameter vector.
 
     Returns
     -------
@@ -56,11 +57,11 @@ def reweighting_factors(
     >>> import numpy as np
     >>> from redist.demo import belle2_model
     >>> rm = belle2_model()
-    >>> cfg = rm.model.config
     >>> rw = rm.reweightings["wet"]
+    >>> (binding,) = rm.layout.bindings
     >>> mig = np.full((2, rw.kernel.n_bins), 1.0 / rw.kernel.n_bins)
-    >>> f = reweighting_factors(rw, mig, {n: cfg.par_slice(n) for n in cfg.par_order})
-    >>> p = np.asarray(cfg.suggested_init(), dtype=float)
+    >>> f = reweighting_factors(rw, binding, mig)
+    >>> p = rm.layout.inits
     >>> bool(np.allclose(f(p, np), 1.0))  # the SM point reproduces the null theory
     True
     """
@@ -74,13 +75,13 @@ def reweighting_factors(
         theory = reweighting.theory
 
         def linear(pars: Any, xp: Any) -> Any:
-            values = reweighting.theory_values(lambda name: pars[slices[name]], xp)
+            values = binding.values(pars, xp)
             return xp.asarray(mat) @ theory.coefficients(values, xp) + xp.asarray(const)
 
         return linear
 
     def general(pars: Any, xp: Any) -> Any:
-        values = reweighting.theory_values(lambda name: pars[slices[name]], xp)
+        values = binding.values(pars, xp)
         return xp.asarray(mig) @ reweighting.weights(values, xp)
 
     return general

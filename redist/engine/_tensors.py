@@ -53,8 +53,11 @@ class ReweightingBlock:
 
     Attributes
     ----------
-    reweighting : redist.modifier.Reweighting
+    reweighting : redist.weights.Reweighting
         The theory reweighting (theory, kernel, exposed parameters).
+    binding : redist.layout.TheoryBinding
+        How the reweighting reads its theory values from the parameter vector
+        (the model's :class:`~redist.layout.ParameterLayout`).
     cells : numpy.ndarray
         Cell indices (int) the factor applies to.
     migration : numpy.ndarray
@@ -64,6 +67,7 @@ class ReweightingBlock:
     """
 
     reweighting: Any
+    binding: Any
     cells: np.ndarray
     migration: np.ndarray
     offset: int
@@ -435,6 +439,9 @@ def model_tensors(source: Any) -> ModelTensors:
     if rw_rows:
         red = settings.get("redist") or {}
         rws, dens = red.get("reweightings", {}), red.get("densities", {})
+        from ..layout import ParameterLayout
+
+        bindings = {b.reweighting: b for b in ParameterLayout.from_pyhf(cfg, rws).bindings}
         for name, rw_list in rw_rows.items():
             if name not in rws:
                 msg = f"redist modifier {name!r} has no reweighting in the model's modifier_settings"
@@ -457,7 +464,8 @@ def model_tensors(source: Any) -> ModelTensors:
             cells_a = np.asarray(cells_l, dtype=np.int64)
             for i, cell in enumerate(cells_a):
                 factors[int(cell)].append(npars + len(ns_rows) + n_rw + i)
-            blocks.append(ReweightingBlock(rws[name], cells_a, np.concatenate(mig_l, axis=0), n_rw))
+            migration = np.concatenate(mig_l, axis=0)
+            blocks.append(ReweightingBlock(rws[name], bindings[name], cells_a, migration, n_rw))
             n_rw += len(cells_l)
 
     one = npars + len(ns_rows) + n_rw
