@@ -53,7 +53,7 @@ def __dir__() -> list[str]:
 def _stdout_console() -> Any:
     from rich.console import Console
 
-    out = click.get_text_stream("stdout")
+    out = sys.stdout
     width = None if out.isatty() else 120
     return Console(file=out, width=width, highlight=False, soft_wrap=False)
 
@@ -61,7 +61,7 @@ def _stdout_console() -> Any:
 def _stderr_console() -> Any:
     from rich.console import Console
 
-    err = click.get_text_stream("stderr")
+    err = sys.stderr
     return Console(file=err, width=None if err.isatty() else 120, highlight=False, stderr=True)
 
 
@@ -217,7 +217,7 @@ def _read(path: str) -> bytes:
     if path != "-":
         return read_bytes(path, limit="max_file_bytes")
     cap = limits.current().max_file_bytes
-    data = click.get_binary_stream("stdin").read(cap + 1)
+    data = sys.stdin.buffer.read(cap + 1)
     if len(data) > cap:
         msg = f"<stdin>: more than {cap} bytes (limit max_file_bytes)"
         raise FileFormatError(msg)

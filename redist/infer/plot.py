@@ -120,6 +120,10 @@ def style() -> Iterator[None]:
         "figure.dpi": 100,
         "savefig.bbox": "tight",
         "axes.unicode_minus": False,
+        # mplhep's TeX Gyre Heros when mplhep-data provides it, else DejaVu Sans; math in DejaVu
+        # (mplhep's custom math fonts make matplotlib search for a 'cursive' family and warn)
+        "font.sans-serif": ["TeX Gyre Heros", "Helvetica", "Arial", "DejaVu Sans"],
+        "mathtext.fontset": "dejavusans",
     }
     with matplotlib.rc_context(), matplotlib.style.context(base):
         matplotlib.rcParams.update(extra)
@@ -595,10 +599,19 @@ def plot_templates(
         ratio_ax.set_ylabel("data / exp.")
         ratio_ax.set_xlabel(xlabel)
         ratio_ax.set_xlim(0, nb)
-        ratio_ax.set_ylim(0.0, 2.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            dev = [0.05]
+            if data is not None:
+                dev.append(float(np.nanmax(np.abs(data[sl] / total - 1) + np.sqrt(data[sl]) / total)))
+            if unc is not None:
+                dev.append(float(np.nanmax(unc / total)))
+        half = min(max(1.15 * max(d for d in dev if math.isfinite(d)), 0.1), 1.0)
+        ratio_ax.set_ylim(1 - half, 1 + half)
+        ratio_ax.xaxis.get_major_locator().set_params(integer=True)
         ax.tick_params(labelbottom=False)
     else:
         ax.set_xlabel(xlabel)
+    ax.xaxis.get_major_locator().set_params(integer=True)
     if legend:
         ax.legend(ncols=2, loc="upper right", fontsize="small")
     return TemplateArtists(stacks=stacks, data=dat, band=band, ratio_data=rdat, ratio_band=rband, colors=colors)
@@ -699,7 +712,8 @@ def plot_correlation(fit: FitResult, *, ax: Axes | None = None, threshold: float
     ax.set_yticks(range(len(idx)))
     ax.set_xticklabels(labels, rotation=90, fontsize="xx-small")
     ax.set_yticklabels(labels, fontsize="xx-small")
-    ax.tick_params(which="minor", bottom=False, top=False, left=False, right=False)
+    ax.tick_params(which="both", length=0)
+    ax.minorticks_off()
     if len(idx) <= 15:
         for a in range(len(idx)):
             for b in range(len(idx)):
