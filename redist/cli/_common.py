@@ -411,23 +411,24 @@ def _strip(doc: Any, key: str) -> Any:
 def print_tables(tables: Sequence[Any]) -> None:
     """Render :class:`redist.report.tables.Table` objects with rich on stdout."""
     from rich import box
+    from rich.markup import escape
     from rich.table import Table as RichTable
 
     console = _stdout_console()
     for t in tables:
-        rt = RichTable(title=t.title, title_justify="left", title_style="bold", box=box.SIMPLE_HEAD,
-                       pad_edge=False, show_edge=False)  # fmt: skip
+        rt = RichTable(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
         num = t.numeric or (False,) * len(t.columns)
         for c, n in zip(t.columns, num):
             rt.add_column(c, justify="right" if n else "left", no_wrap=bool(n), overflow="fold")
         for k, row in enumerate(t.rows):
             warn = k < len(t.warn) and t.warn[k]
-            rt.add_row(*row, style="yellow" if warn else None)
+            rt.add_row(*(escape(c) for c in row), style="yellow" if warn else None)
+        console.print(f"[bold]{escape(t.title)}[/]")
         if t.summary:
-            console.print("  ".join(f"[dim]{k}[/] {v}" for k, v in t.summary), soft_wrap=False)
+            console.print("  ".join(f"[dim]{escape(k)}[/] {escape(v)}" for k, v in t.summary))
         console.print(rt)
         for n in t.notes:
-            console.print(f"[dim]{n}[/]")
+            console.print(f"[dim]{escape(n)}[/]")
 
 
 def emit(doc: dict[str, Any], *, output: str | None, as_json: bool, tables: Sequence[Any],

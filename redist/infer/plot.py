@@ -383,12 +383,13 @@ def plot_corner(
             if i == j:
                 hist, edges = np.histogram(cols[i], bins=bins, density=True)
                 a.stairs(hist, edges, color="k", lw=1.2)
-                centres = 0.5 * (edges[1:] + edges[:-1])
                 for cl in cl_sorted:
+                    # the histogram between the HPD ends, cut exactly at them
                     lo, hi = hpd_interval(cols[i], cl)
-                    inside = (centres >= lo) & (centres <= hi)
-                    a.fill_between(centres, 0, np.where(inside, hist, np.nan), step="mid", color=shades[cl],
-                                   alpha=0.9, label=f"{cl * 100:.4g} % HPD", lw=0)  # fmt: skip
+                    xs = np.concatenate([[lo], edges[(edges > lo) & (edges < hi)], [hi]])
+                    k = np.clip(np.searchsorted(edges, 0.5 * (xs[1:] + xs[:-1])) - 1, 0, hist.size - 1)
+                    a.stairs(hist[k], xs, fill=True, color=shades[cl], alpha=0.9, lw=0,
+                             label=f"{cl * 100:.4g} % HPD")  # fmt: skip
                 a.set_yticks([])
                 a.set_ylim(bottom=0)
                 if i == 0:
@@ -503,6 +504,7 @@ def plot_templates(
     title: str | None = None,
     colors: Mapping[str, str] | None = None,
     signal: Sequence[str] | None = None,
+    data: npt.ArrayLike | None = None,
     xlabel: str = "bin index",
     legend: bool = False,
 ) -> TemplateArtists:
@@ -527,6 +529,8 @@ def plot_templates(
     signal : sequence of str, optional
         Signal samples (red, drawn on top; default: the reweighted samples of a
         reinterpreted model).
+    data : array_like, optional
+        Observed main data of all channels (default: the model's own, if it has any).
     """
     from ._objective import pyhf_backend
 
@@ -541,7 +545,10 @@ def plot_templates(
             raise ModelSpecError(msg)
         p = np.asarray(cfg.suggested_init() if pars is None else pars, dtype=float)
         by_sample = np.asarray(pm.main_model.expected_data(p, return_by_sample=True))
-        data = np.asarray(model.data)[: cfg.nmaindata] if hasattr(model, "data") else None
+        if data is not None:
+            data = np.asarray(data, dtype=float)[: cfg.nmaindata]
+        elif hasattr(model, "data"):
+            data = np.asarray(model.data, dtype=float)[: cfg.nmaindata]
     if signal is None:
         dens = getattr(model, "densities", {})
         signal = sorted({k.split("/", 1)[1] for k in dens if "/" in k})
