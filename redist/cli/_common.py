@@ -425,7 +425,13 @@ def print_tables(tables: Sequence[Any]) -> None:
             rt.add_row(*(escape(c) for c in row), style="yellow" if warn else None)
         console.print(f"[bold]{escape(t.title)}[/]")
         if t.summary:
-            console.print("  ".join(f"[dim]{escape(k)}[/] {escape(v)}" for k, v in t.summary))
+            parts = [f"[dim]{escape(k)}[/] {escape(v)}" for k, v in t.summary]
+            plain = "  ".join(f"{k} {v}" for k, v in t.summary)
+            if len(plain) <= console.width:
+                console.print("  ".join(parts))
+            else:  # one item per line rather than items broken across lines
+                for p in parts:
+                    console.print(p)
         console.print(rt)
         for n in t.notes:
             console.print(f"[dim]{escape(n)}[/]")
