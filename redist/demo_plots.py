@@ -8,7 +8,7 @@ global state; the HEP style is applied inside :func:`redist.infer.plot.style`);
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -91,11 +91,24 @@ def templates_figure(rm: ReinterpretedModel, channel: str, best: FitResult | np.
         fig = Figure(figsize=(11, 5.2), layout="constrained")
         axes = fig.subplots(2, 2, sharex="col", sharey="row", gridspec_kw={"height_ratios": [3, 1]})
         arts = []
-        for k, (title, p, unc) in enumerate((("pre-fit (SM)", pre, yield_uncertainty(rm, pre, pre_cov)),
-                                             ("post-fit", post, post_unc))):  # fmt: skip
-            arts.append(plot_templates(rm, channel, pars=p, uncertainty=unc, ax=axes[0, k], ratio_ax=axes[1, k],
-                                       title=title, colors=colors, signal=signal, xlabel="fit bin"))  # fmt: skip
-        handles = {}
+        for k, (title, p, unc) in enumerate(
+            (("pre-fit (SM)", pre, yield_uncertainty(rm, pre, pre_cov)), ("post-fit", post, post_unc))
+        ):
+            arts.append(
+                plot_templates(
+                    rm,
+                    channel,
+                    pars=p,
+                    uncertainty=unc,
+                    ax=axes[0, k],
+                    ratio_ax=axes[1, k],
+                    title=title,
+                    colors=colors,
+                    signal=signal,
+                    xlabel="fit bin",
+                )
+            )
+        handles: dict[str, Any] = {}
         for art in arts:
             for s in art.stacks:
                 handles.setdefault(str(s.get_label()), s)
@@ -103,7 +116,8 @@ def templates_figure(rm: ReinterpretedModel, channel: str, best: FitResult | np.
                 handles.setdefault("total uncertainty", art.band)
             if art.data is not None:
                 handles.setdefault("data", art.data)
-        fig.legend(list(handles.values()), list(handles), loc="outside right center", fontsize="small")
+        fig.legend(handles=list(handles.values()), labels=list(handles), loc="outside right center",
+                   fontsize="small")
         fig.suptitle(f"channel {label}", x=0.01, ha="left", fontsize="medium")
     return fig
 

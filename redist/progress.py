@@ -118,8 +118,9 @@ class _StreamBar:
         now = time.perf_counter()
         if now - self._last >= self._every or self._done >= self._total:
             self._last = now
-            self._stream.write(f"{self._desc}: {self._done}/{self._total} {self._unit}s "
-                               f"({now - self._t0:.1f} s)\n")  # fmt: skip
+            self._stream.write(
+                f"{self._desc}: {self._done}/{self._total} {self._unit}s ({now - self._t0:.1f} s)\n"
+            )
             self._stream.flush()
 
     def close(self) -> None:

@@ -42,7 +42,8 @@ def test_templates_figure_stacks_samples_data_band_and_ratio(rm):
     fig = templates_figure(rm, ch, best)
     top_left, top_right, ratio_left, ratio_right = fig.axes[:4]
     assert (top_left.get_title(loc="left"), top_right.get_title(loc="left")) == ("pre-fit (SM)", "post-fit")
-    assert ratio_left.get_xlabel() == "fit bin" and top_left.get_ylabel() == "events / bin"
+    assert ratio_left.get_xlabel() == ratio_right.get_xlabel() == "fit bin"
+    assert top_left.get_ylabel() == "events / bin"
     assert ratio_left.get_ylabel() == "data / exp."
     legend = [t.get_text() for t in fig.legends[0].get_texts()]
     assert {"data", "sgn_1_had", "total uncertainty"} <= set(legend)

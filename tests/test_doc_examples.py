@@ -20,7 +20,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
-_BLOCK = re.compile(r"^<!-- runnable(?::\s*(?P<needs>[\w ,-]+))? -->\n```console\n(?P<body>.*?)^```", re.M | re.S)
+_BLOCK = re.compile(
+    r"^<!-- runnable(?::\s*(?P<needs>[\w ,-]+))? -->\n```console\n(?P<body>.*?)^```", re.M | re.S
+)
 
 
 def blocks() -> list[tuple[str, list[str], list[str]]]:
@@ -30,7 +32,7 @@ def blocks() -> list[tuple[str, list[str], list[str]]]:
         if "_build" in path.parts:
             continue
         text = path.read_text(encoding="utf-8")
-        for k, m in enumerate(_BLOCK.finditer(text)):
+        for m in _BLOCK.finditer(text):
             commands: list[str] = []
             pending = ""
             for line in m.group("body").splitlines():
@@ -50,8 +52,10 @@ def blocks() -> list[tuple[str, list[str], list[str]]]:
 
 
 def _params() -> list[object]:
-    return [pytest.param(cmds, id=ident, marks=[getattr(pytest.mark, n) for n in needs])
-            for ident, needs, cmds in blocks()]  # fmt: skip
+    return [
+        pytest.param(cmds, id=ident, marks=[getattr(pytest.mark, n) for n in needs])
+        for ident, needs, cmds in blocks()
+    ]
 
 
 def test_the_readme_has_runnable_blocks() -> None:
@@ -62,9 +66,22 @@ def test_the_readme_has_runnable_blocks() -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("commands", _params())
 def test_block_runs_as_written(commands: list[str], tmp_path: Path) -> None:
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-           "MPLBACKEND": "Agg", "COLUMNS": "120"}  # fmt: skip
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        "MPLBACKEND": "Agg",
+        "COLUMNS": "120",
+    }
     for cmd in commands:
-        proc = subprocess.run(["bash", "-e", "-o", "pipefail", "-c", cmd], cwd=tmp_path, env=env,
-                              capture_output=True, text=True, timeout=600, check=False)  # fmt: skip
-        assert proc.returncode == 0, f"$ {cmd}\nexit {proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+        proc = subprocess.run(
+            ["bash", "-e", "-o", "pipefail", "-c", cmd],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+        assert proc.returncode == 0, (
+            f"$ {cmd}\nexit {proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+        )

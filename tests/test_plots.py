@@ -13,8 +13,8 @@ from redist.infer.plot import (
     SIGNAL_COLOR,
     channel_labels,
     plot_contour,
-    plot_correlation,
     plot_corner,
+    plot_correlation,
     plot_impacts,
     plot_profile,
     plot_pulls,
@@ -30,8 +30,9 @@ DATA = [62.0, 75.0, 25.0]
 
 @pytest.fixture(scope="module")
 def model():
-    return pyhf.simplemodels.correlated_background([5.0, 10.0, 3.0], [50.0, 60.0, 20.0],
-                                                   [55.0, 66.0, 21.0], [45.0, 54.0, 19.0])  # fmt: skip
+    return pyhf.simplemodels.correlated_background(
+        [5.0, 10.0, 3.0], [50.0, 60.0, 20.0], [55.0, 66.0, 21.0], [45.0, 54.0, 19.0]
+    )
 
 
 @pytest.fixture(scope="module")
@@ -42,8 +43,15 @@ def best(model):
 def _scan1d(best):
     x = np.linspace(0.0, 4.0, 41)
     i = best.layout.index("mu")
-    return ScanResult(parameters=["mu"], indices=[i], grid=[x], twice_nll=(x - 1.5) ** 2 / 0.25 + 7.0,
-                      converged=np.ones(41, bool), twice_nll_min=7.0, bestfit=best)  # fmt: skip
+    return ScanResult(
+        parameters=["mu"],
+        indices=[i],
+        grid=[x],
+        twice_nll=(x - 1.5) ** 2 / 0.25 + 7.0,
+        converged=np.ones(41, bool),
+        twice_nll_min=7.0,
+        bestfit=best,
+    )
 
 
 def test_profile_labels_thresholds_and_marks_intervals(best):
@@ -65,8 +73,15 @@ def _scan2d(best):
     a, b = np.linspace(0, 4, 21), np.linspace(-2, 2, 31)
     z = np.add.outer(((a - 2.0) / 0.8) ** 2, (b / 0.9) ** 2)
     idx = [best.layout.index("mu"), best.layout.index("correlated_bkg_uncertainty")]
-    return ScanResult(parameters=["mu", "bkg"], indices=idx, grid=[a, b], twice_nll=z,
-                      converged=np.ones(z.shape, bool), twice_nll_min=0.0, bestfit=best)  # fmt: skip
+    return ScanResult(
+        parameters=["mu", "bkg"],
+        indices=idx,
+        grid=[a, b],
+        twice_nll=z,
+        converged=np.ones(z.shape, bool),
+        twice_nll_min=0.0,
+        bestfit=best,
+    )
 
 
 def test_contour_legend_and_sm_star_fully_visible(best):
@@ -87,12 +102,21 @@ def test_contour_legend_and_sm_star_fully_visible(best):
 def test_templates_ratio_band_and_fixed_colours(best, model):
     fig = Figure()
     ax, rax = fig.subplots(2, 1)
-    art = plot_templates(model, "single_channel", pars=best.bestfit, covariance=best.covariance, ax=ax,
-                         ratio_ax=rax, signal=["signal"], data=DATA)  # fmt: skip
+    art = plot_templates(
+        model,
+        "single_channel",
+        pars=best.bestfit,
+        covariance=best.covariance,
+        ax=ax,
+        ratio_ax=rax,
+        signal=["signal"],
+        data=DATA,
+    )
     labels = [p.get_label() for p in art.stacks]
     assert labels == ["background", "signal"]  # signal on top
-    assert art.stacks[-1].get_facecolor()[:3] == pytest.approx(tuple(int(SIGNAL_COLOR[k:k + 2], 16) / 255
-                                                                     for k in (1, 3, 5)))  # fmt: skip
+    assert art.stacks[-1].get_facecolor()[:3] == pytest.approx(
+        tuple(int(SIGNAL_COLOR[k : k + 2], 16) / 255 for k in (1, 3, 5))
+    )
     total = np.asarray(model.expected_actualdata(best.bestfit))
     np.testing.assert_allclose(art.stacks[-1].get_data().values, total, rtol=1e-12)
     # band = ±(propagated uncertainty); ratio points = data / total
@@ -112,19 +136,34 @@ def test_yield_uncertainty_is_linear_error_propagation(model, best):
     unc = yield_uncertainty(model, best.bestfit, best.covariance)
     eps = 1e-6
     p = np.asarray(best.bestfit)
-    jac = np.array([(np.asarray(model.expected_actualdata(p + eps * np.eye(2)[i]))
-                     - np.asarray(model.expected_actualdata(p - eps * np.eye(2)[i]))) / (2 * eps)
-                    for i in range(2)])  # fmt: skip
+    jac = np.array(
+        [
+            (
+                np.asarray(model.expected_actualdata(p + eps * np.eye(2)[i]))
+                - np.asarray(model.expected_actualdata(p - eps * np.eye(2)[i]))
+            )
+            / (2 * eps)
+            for i in range(2)
+        ]
+    )
     ref = np.sqrt(np.einsum("ib,ij,jb->b", jac, best.covariance, jac))
     np.testing.assert_allclose(unc, ref, rtol=2e-3)
 
 
 def test_channel_labels_keep_the_prefix():
-    names = ["A__Bsig_H_reco_q2_zoomSR_Y4S", "B__Bsig_H_reco_q2_zoomCR_Y4S", "C__Bsig_H_reco_q2_zoomSR_offres",
-             "sgn1_had"]  # fmt: skip
+    names = [
+        "A__Bsig_H_reco_q2_zoomSR_Y4S",
+        "B__Bsig_H_reco_q2_zoomCR_Y4S",
+        "C__Bsig_H_reco_q2_zoomSR_offres",
+        "sgn1_had",
+    ]
     lab = channel_labels(names)
-    assert lab == {names[0]: "A: zoomSR Y4S", names[1]: "B: zoomCR Y4S", names[2]: "C: zoomSR offres",
-                   "sgn1_had": "sgn1_had"}  # fmt: skip
+    assert lab == {
+        names[0]: "A: zoomSR Y4S",
+        names[1]: "B: zoomCR Y4S",
+        names[2]: "C: zoomSR offres",
+        "sgn1_had": "sgn1_had",
+    }
 
 
 def test_pulls_correlation_and_impacts(model, best):
@@ -152,10 +191,17 @@ def test_corner_shades_hpd_regions(best):
     rng = np.random.default_rng(3)
     samples = rng.normal([1.0, 0.0], [0.3, 1.0], size=(20000, 2))
     lay = best.layout
-    post = PosteriorResult(labels=["mu", "correlated_bkg_uncertainty"], samples=samples,
-                           indices=[lay.index("mu"), lay.index("correlated_bkg_uncertainty")],
-                           log_posterior=np.zeros(20000), acceptance=[0.3], summary={}, map_point={},
-                           sampler="mh", bestfit=best)  # fmt: skip
+    post = PosteriorResult(
+        labels=["mu", "correlated_bkg_uncertainty"],
+        samples=samples,
+        indices=[lay.index("mu"), lay.index("correlated_bkg_uncertainty")],
+        log_posterior=np.zeros(20000),
+        acceptance=[0.3],
+        summary={},
+        map_point={},
+        sampler="mh",
+        bestfit=best,
+    )
     fig = Figure()
     axes = plot_corner(post, ["mu", "correlated_bkg_uncertainty"], fig=fig)
     diag = axes[0, 0]

@@ -32,9 +32,19 @@ def files(tmp_path_factory):
         "fit": ["fit", str(model), *common],
         "scan": ["scan", str(model), "--par", "cVL=2:18:9", *common, "--fix", "cTL=0", "--fix-groups"],
         "scan2d": ["scan", str(model), "--par", "cVL=2:18:5", "--par", "cTL=0:12:4", *common, "--fix-groups"],
-        "limit": ["limit", str(model), "--par", "cTL=1:20:5", "--fix", "cSL=0", "--fix", "cVL=init", "--fix-groups",
-                  "-q"],
-    }.items():  # fmt: skip
+        "limit": [
+            "limit",
+            str(model),
+            "--par",
+            "cTL=1:20:5",
+            "--fix",
+            "cSL=0",
+            "--fix",
+            "cVL=init",
+            "--fix-groups",
+            "-q",
+        ],
+    }.items():
         path = d / f"{name}.json"
         r = runner.invoke(main, [*args, "-o", str(path)])
         assert r.exit_code == 0, r.output
@@ -45,9 +55,15 @@ def files(tmp_path_factory):
 
 @pytest.mark.parametrize(
     ("value", "error", "expected"),
-    [(11.4837, 3.4412, ("11.5", "3.4")), (0.0123, 0.00456, ("0.0123", "0.0046")), (1234.5, 56.0, ("1234", "56")),
-     (2.0, None, ("2", "")), (float("nan"), 1.0, ("nan", "1")), (3.2e6, 4.1e4, ("3.200e+06", "0.041e+06"))],
-)  # fmt: skip
+    [
+        (11.4837, 3.4412, ("11.5", "3.4")),
+        (0.0123, 0.00456, ("0.0123", "0.0046")),
+        (1234.5, 56.0, ("1234", "56")),
+        (2.0, None, ("2", "")),
+        (float("nan"), 1.0, ("nan", "1")),
+        (3.2e6, 4.1e4, ("3.200e+06", "0.041e+06")),
+    ],
+)
 def test_value_error_rounding(value, error, expected):
     assert format_value_error(value, error) == expected
 
@@ -98,7 +114,9 @@ def test_scan_and_limit_tables(files):
 
 
 def test_json_output_is_pure_json(files):
-    r = CliRunner().invoke(main, ["fit", str(files["model"]), "--fix", "cSL=0", "--backend", "numpy", "--json"])
+    r = CliRunner().invoke(
+        main, ["fit", str(files["model"]), "--fix", "cSL=0", "--backend", "numpy", "--json"]
+    )
     assert r.exit_code == 0
     doc = json.loads(r.stdout)  # nothing but JSON on stdout; status lines went to stderr
     assert doc["kind"] == "fit" and "covariance" not in doc
@@ -107,7 +125,9 @@ def test_json_output_is_pure_json(files):
 
 def test_model_from_stdin(files):
     text = files["model"].read_text()
-    r = CliRunner().invoke(main, ["fit", "-", "--fix", "cSL=0", "--backend", "numpy", "--json", "-q"], input=text)
+    r = CliRunner().invoke(
+        main, ["fit", "-", "--fix", "cSL=0", "--backend", "numpy", "--json", "-q"], input=text
+    )
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["provenance"]["inputs"]["-"]["sha256"] == _sha(files["model"])
     r = CliRunner().invoke(main, ["inspect", "-", "--json"], input=text)
@@ -116,11 +136,17 @@ def test_model_from_stdin(files):
 
 def test_plot_writes_every_figure_of_a_result(files, tmp_path):
     runner = CliRunner()
-    r = runner.invoke(main, ["plot", str(files["fit"]), "--output-dir", str(tmp_path), "--model",
-                             str(files["model"]), "-q"])  # fmt: skip
+    r = runner.invoke(
+        main, ["plot", str(files["fit"]), "--output-dir", str(tmp_path), "--model", str(files["model"]), "-q"]
+    )
     assert r.exit_code == 0, r.output
     names = sorted(p.name for p in tmp_path.iterdir())
-    assert names == ["fit_correlation.png", "fit_pulls.png", "fit_templates_postfit.png", "fit_templates_prefit.png"]
+    assert names == [
+        "fit_correlation.png",
+        "fit_pulls.png",
+        "fit_templates_postfit.png",
+        "fit_templates_prefit.png",
+    ]
     r = runner.invoke(main, ["plot", str(files["scan2d"]), "-o", str(tmp_path / "c.svg"), "-q"])
     assert r.exit_code == 0 and (tmp_path / "c.svg").read_text().lstrip().startswith("<?xml")
     r = runner.invoke(main, ["plot", str(files["scan"]), "--figure", "nope"])
@@ -129,12 +155,25 @@ def test_plot_writes_every_figure_of_a_result(files, tmp_path):
 
 def test_report_is_self_contained(files, tmp_path):
     out = tmp_path / "report.html"
-    r = CliRunner().invoke(main, ["report", str(files["fit"]), str(files["scan"]), str(files["scan2d"]),
-                                  str(files["limit"]), "-o", str(out), "-q"])  # fmt: skip
+    r = CliRunner().invoke(
+        main,
+        [
+            "report",
+            str(files["fit"]),
+            str(files["scan"]),
+            str(files["scan2d"]),
+            str(files["limit"]),
+            "-o",
+            str(out),
+            "-q",
+        ],
+    )
     assert r.exit_code == 0, r.output
     page = out.read_text()
     assert page.count("<table>") >= 4
-    assert len(re.findall(r'<img src="data:image/png;base64,', page)) == 5  # pulls, correlation, profile, contour, CLs
+    assert (
+        len(re.findall(r'<img src="data:image/png;base64,', page)) == 5
+    )  # pulls, correlation, profile, contour, CLs
     for title in ("Maximum-likelihood fit", "Profile-likelihood scan", "CLs upper limit"):
         assert title in page
     assert _sha(files["model"]) in page  # provenance: the model file's hash
@@ -147,7 +186,9 @@ def test_registry_dispatch_and_extension(tmp_path):
     assert registry.kind_of({"grid": [], "twice_nll": [], "bestfit": {}}) == "scan"  # untagged, older file
     with pytest.raises(FileFormatError, match="model file"):
         registry.kind_of({"workspace": {}, "reweightings": {}})
-    kind = registry.ResultKind("toy-study", "Toy study", dict, lambda d: [Table("toys", ("n",), [(str(d["n"]),)])])
+    kind = registry.ResultKind(
+        "toy-study", "Toy study", dict, lambda d: [Table("toys", ("n",), [(str(d["n"]),)])]
+    )
     registry.register(kind)
     try:
         path = tmp_path / "toys.json"
@@ -177,7 +218,13 @@ def test_inspect_belle2(tmp_path):
     assert pars["size"] == 3 + 8 + 228
     assert info["theories"][0]["settings"] == {"process": "B+->K+nunu", "form_factors": "GKvD2018"}
     chans = {c["label"]: c for c in info["channels"]}
-    assert set(chans) == {"A: zoomSR Y4S", "B: zoomCR Y4S", "C: zoomSR offres", "D: zoomCR offres", "sgn1_had"}
+    assert set(chans) == {
+        "A: zoomSR Y4S",
+        "B: zoomCR Y4S",
+        "C: zoomSR offres",
+        "D: zoomCR offres",
+        "sgn1_had",
+    }
     assert [s["name"] for s in chans["sgn1_had"]["samples"] if s["reweighted"]] == ["sgn_1_had"]
     ws, _, _ = __import__("redist.demo", fromlist=["belle2_data"]).belle2_data()
     obs = {o["name"]: sum(o["data"]) for o in ws["observations"]}

@@ -41,13 +41,32 @@ def report_dir(tmp_path_factory) -> Path:
     runs = {
         "fit": ["fit", str(model), *common],
         "scan": ["scan", str(model), "--par", "cVL=2:18:9", *common, "--fix", "cTL=0", "--fix-groups"],
-        "contour": ["scan", str(model), "--par", "cVL=2:18:6", "--par", "cTL=0:12:5", *common, "--fix-groups"],
+        "contour": [
+            "scan",
+            str(model),
+            "--par",
+            "cVL=2:18:6",
+            "--par",
+            "cTL=0:12:5",
+            *common,
+            "--fix-groups",
+        ],
     }
     for name, args in runs.items():
         r = runner.invoke(main, [*args, "-o", str(d / f"{name}.json")])
         assert r.exit_code == 0, r.output
-    r = runner.invoke(main, ["report", *(str(d / f"{n}.json") for n in runs), "-o", str(d / "report.html"),
-                             "--title", "redist report: toy model", "-q"])  # fmt: skip
+    r = runner.invoke(
+        main,
+        [
+            "report",
+            *(str(d / f"{n}.json") for n in runs),
+            "-o",
+            str(d / "report.html"),
+            "--title",
+            "redist report: toy model",
+            "-q",
+        ],
+    )
     assert r.exit_code == 0, r.output
     return d
 
@@ -69,7 +88,9 @@ def test_report_renders_offline(report_dir: Path) -> None:
     console: list[str] = []
     try:
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=_require_browser(), headless=True, args=CHROMIUM_FLAGS)
+            browser = pw.chromium.launch(
+                executable_path=_require_browser(), headless=True, args=CHROMIUM_FLAGS
+            )
             try:
                 context = browser.new_context(viewport={"width": 1280, "height": 900})
 
@@ -88,8 +109,12 @@ def test_report_renders_offline(report_dir: Path) -> None:
                 page.goto(base + "report.html", wait_until="networkidle")
                 assert page.title() == "redist report: toy model"
                 headings = page.locator("h2").all_inner_texts()
-                assert headings == ["Maximum-likelihood fit", "Profile-likelihood scan", "Profile-likelihood scan",
-                                    "This report"]  # fmt: skip
+                assert headings == [
+                    "Maximum-likelihood fit",
+                    "Profile-likelihood scan",
+                    "Profile-likelihood scan",
+                    "This report",
+                ]
                 assert page.locator("table").count() == 3
                 cells = page.locator("table td").all_inner_texts()
                 assert "cVL" in cells and "bkg_norm" in cells
@@ -100,7 +125,9 @@ def test_report_renders_offline(report_dir: Path) -> None:
                 }""")
                 assert [i["alt"] for i in images] == ["pulls", "correlation", "profile", "contour"]
                 assert all(i["ok"] for i in images), images
-                width = page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
+                width = page.evaluate(
+                    "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+                )
                 assert width <= 0, "the report is wider than the window"
                 assert page.locator("details summary").first.inner_text() == "Provenance"
                 shot = os.environ.get("REDIST_REPORT_SCREENSHOT")

@@ -94,11 +94,17 @@ class _RichBar:
         self._unit = unit
         self._total = total
         self._done = 0
-        self._progress = Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn(f"{unit}s"),
-            TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), console=owner.console,
+        self._progress: Any = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn(f"{unit}s"),
+            TimeElapsedColumn(),
+            TextColumn("eta"),
+            TimeRemainingColumn(),
+            console=owner.console,
             transient=True,
-        )  # fmt: skip
+        )
         owner._pause_status()
         self._progress.start()
         self._task = self._progress.add_task(description, total=total)
@@ -111,10 +117,11 @@ class _RichBar:
         if self._progress is None:
             return
         self._progress.stop()
-        self._progress = None  # type: ignore[assignment]
+        self._progress = None
         dt = time.perf_counter() - self._t0
-        self._owner.console.print(f"[green]✓[/] {self._desc}: {self._done}/{self._total} {self._unit}s "
-                                  f"[dim]({dt:.1f} s)[/]")  # fmt: skip
+        self._owner.console.print(
+            f"[green]✓[/] {self._desc}: {self._done}/{self._total} {self._unit}s [dim]({dt:.1f} s)[/]"
+        )
         self._owner._resume_status()
 
 
@@ -188,10 +195,20 @@ def progress_for(quiet: bool) -> RichProgress:
 def output_options(f: Callable[..., Any]) -> Callable[..., Any]:
     """``-o/--output FILE``, ``--json`` and ``--quiet``."""
     f = click.option("--quiet", "-q", is_flag=True, help="No status lines or progress bars on stderr.")(f)
-    f = click.option("--json", "as_json", is_flag=True,
-                     help="Print the result as JSON on stdout (nothing else; covariances only in -o files).")(f)
-    return click.option("--output", "-o", type=click.Path(dir_okay=False), default=None, metavar="FILE",
-                        help="Write the full result (JSON, with provenance) to FILE.")(f)  # fmt: skip
+    f = click.option(
+        "--json",
+        "as_json",
+        is_flag=True,
+        help="Print the result as JSON on stdout (nothing else; covariances only in -o files).",
+    )(f)
+    return click.option(
+        "--output",
+        "-o",
+        type=click.Path(dir_okay=False),
+        default=None,
+        metavar="FILE",
+        help="Write the full result (JSON, with provenance) to FILE.",
+    )(f)
 
 
 # ----------------------------------------------------------------------------- inputs
@@ -240,8 +257,10 @@ def load_input(path: str, *, allow_plain: bool = True) -> Loaded:
         return Loaded(model=rm, data=None, path=path, raw=raw, plain=False)
     if isinstance(doc, Mapping) and {"channels", "observations", "measurements"} <= set(doc):
         if not allow_plain:
-            msg = (f"{where} is a plain pyhf workspace, not a redist model file; build a model with "
-                   "`redist build CONFIG -o model.json` (docs/workspaces.md)")  # fmt: skip
+            msg = (
+                f"{where} is a plain pyhf workspace, not a redist model file; build a model with "
+                "`redist build CONFIG -o model.json` (docs/workspaces.md)"
+            )
             raise FileFormatError(msg)
         import pyhf
 
@@ -256,8 +275,7 @@ def load_input(path: str, *, allow_plain: bool = True) -> Loaded:
     if isinstance(doc, Mapping) and "kind" in doc:
         msg = f"{where} is a redist result ({doc['kind']!r}), not a model; see `redist show`"
         raise FileFormatError(msg)
-    msg = (f"{where}: not a redist model file (written by redist.save or `redist build`) "
-           "nor a pyhf workspace")  # fmt: skip
+    msg = f"{where}: not a redist model file (written by redist.save or `redist build`) nor a pyhf workspace"
     raise FileFormatError(msg)
 
 
@@ -291,8 +309,9 @@ def _check_in_bounds(layout: Any, name: str, values: Sequence[float], what: str)
             raise ModelSpecError(msg)
 
 
-def parse_assignments(items: Sequence[str], what: str, layout: Any = None,
-                      *, allow_init: bool = True) -> dict[str, Any]:  # fmt: skip
+def parse_assignments(
+    items: Sequence[str], what: str, layout: Any = None, *, allow_init: bool = True
+) -> dict[str, Any]:
     """``NAME=VALUE`` items to ``{name: value}``, checked (before any work).
 
     ``VALUE``: a number, a comma-separated list (vector parameters) or ``init``.
@@ -437,8 +456,15 @@ def print_tables(tables: Sequence[Any]) -> None:
             console.print(f"[dim]{escape(n)}[/]")
 
 
-def emit(doc: dict[str, Any], *, output: str | None, as_json: bool, tables: Sequence[Any],
-         provenance: Mapping[str, Any], quiet: bool) -> None:  # fmt: skip
+def emit(
+    doc: dict[str, Any],
+    *,
+    output: str | None,
+    as_json: bool,
+    tables: Sequence[Any],
+    provenance: Mapping[str, Any],
+    quiet: bool,
+) -> None:
     """Write/print a result: ``-o`` file (full, with provenance), ``--json`` stdout, or tables."""
     from ..io.atomic import atomic_write_text
 

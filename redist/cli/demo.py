@@ -15,16 +15,31 @@ __all__ = ["demo"]
 
 
 @click.command()
-@click.option("--output-dir", "output_dir", default=None, metavar="DIR", type=click.Path(file_okay=False),
-              help="Directory for results.json, the figures and report.html  [default: redist-demo]")
-@click.option("--output", "-o", default=None, metavar="FILE", type=click.Path(),
-              help="The results JSON file  [default: DIR/results.json]")
+@click.option(
+    "--output-dir",
+    "output_dir",
+    default=None,
+    metavar="DIR",
+    type=click.Path(file_okay=False),
+    help="Directory for results.json, the figures and report.html  [default: redist-demo]",
+)
+@click.option(
+    "--output",
+    "-o",
+    default=None,
+    metavar="FILE",
+    type=click.Path(),
+    help="The results JSON file  [default: DIR/results.json]",
+)
 @click.option("--no-plots", is_flag=True, help="Skip the figures.")
 @click.option("--no-report", is_flag=True, help="Skip the HTML report (DIR/report.html).")
-@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON on stdout instead of the table.")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the results as JSON on stdout instead of the table."
+)
 @click.option("--quiet", "-q", is_flag=True, help="No status lines or progress on stderr.")
-def demo(output_dir: str | None, output: str | None, no_plots: bool, no_report: bool, as_json: bool,
-         quiet: bool) -> None:  # fmt: skip
+def demo(
+    output_dir: str | None, output: str | None, no_plots: bool, no_report: bool, as_json: bool, quiet: bool
+) -> None:
     """Fit the published Belle II likelihood in WET; write results.json, figures and report.html."""
     from redist import progress
     from redist.demo import run
@@ -56,6 +71,12 @@ def demo(output_dir: str | None, output: str | None, no_plots: bool, no_report: 
         src = str(results_file)
         extra = {src: _extra_figures({"figures": results.get("figures", [])}, str(out / "results.json"))}
         prov = provenance(_command_line())
-        write_report([(src, results)], str(report), title="redist demo: Belle II B+ -> K+ nu nu in WET",
-                     provenance=prov, rep=rep, extra=extra)  # fmt: skip
+        write_report(
+            [(src, results)],
+            str(report),
+            title="redist demo: Belle II B+ -> K+ nu nu in WET",
+            provenance=prov,
+            rep=rep,
+            extra=extra,
+        )
         status(f"wrote {report}", quiet)

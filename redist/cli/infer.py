@@ -54,22 +54,38 @@ def _provenance(model: str, raw: bytes) -> dict[str, Any]:
 
 def _common(f: Callable[..., Any]) -> Callable[..., Any]:
     f = output_options(f)
-    f = click.option("--backend", type=click.Choice(["auto", "jax", "numpy"]), default="auto",
-                     show_default=True, help="Likelihood backend.")(f)
-    f = click.option("--fix-groups", is_flag=True,
-                     help="Fix the theory nuisance groups (form factors) at their central values.")(f)
-    f = click.option("--fix", "fix", multiple=True, metavar="NAME=VALUE",
-                     help="Fix a parameter (VALUE 'init' keeps its initial value).")(f)
-    f = click.option("--init", "init", multiple=True, metavar="NAME=VALUE",
-                     help="Starting value of a parameter.")(f)
-    return click.argument("model", type=click.Path(dir_okay=False, allow_dash=True))(f)  # fmt: skip
+    f = click.option(
+        "--backend",
+        type=click.Choice(["auto", "jax", "numpy"]),
+        default="auto",
+        show_default=True,
+        help="Likelihood backend.",
+    )(f)
+    f = click.option(
+        "--fix-groups",
+        is_flag=True,
+        help="Fix the theory nuisance groups (form factors) at their central values.",
+    )(f)
+    f = click.option(
+        "--fix",
+        "fix",
+        multiple=True,
+        metavar="NAME=VALUE",
+        help="Fix a parameter (VALUE 'init' keeps its initial value).",
+    )(f)
+    f = click.option(
+        "--init", "init", multiple=True, metavar="NAME=VALUE", help="Starting value of a parameter."
+    )(f)
+    return click.argument("model", type=click.Path(dir_okay=False, allow_dash=True))(f)
 
 
 def _inputs(model: str) -> list[str]:
     return [] if model == "-" else [model]
 
 
-def _start(model: str, fix: tuple[str, ...], init: tuple[str, ...], rep: Any) -> tuple[Any, Any, dict, dict]:
+def _start(
+    model: str, fix: tuple[str, ...], init: tuple[str, ...], rep: Any
+) -> tuple[Any, Any, dict[str, Any], dict[str, Any]]:
     """Load the model and check --fix/--init against it (before any compilation)."""
     with rep.phase("load model"):
         loaded = load_input(model)
@@ -88,10 +104,24 @@ def _save_figure(fig: Any, path: str) -> None:
 @click.command()
 @_common
 @click.option("--all", "all_parameters", is_flag=True, help="List every parameter in the table.")
-@click.option("--plot", type=click.Path(dir_okay=False), metavar="FILE",
-              help="Write post-fit templates of every channel (data, uncertainty band, ratio) to FILE.")
-def fit(model: str, fix: tuple[str, ...], init: tuple[str, ...], fix_groups: bool, backend: str,
-        output: str | None, as_json: bool, quiet: bool, all_parameters: bool, plot: str | None) -> None:
+@click.option(
+    "--plot",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="Write post-fit templates of every channel (data, uncertainty band, ratio) to FILE.",
+)
+def fit(
+    model: str,
+    fix: tuple[str, ...],
+    init: tuple[str, ...],
+    fix_groups: bool,
+    backend: str,
+    output: str | None,
+    as_json: bool,
+    quiet: bool,
+    all_parameters: bool,
+    plot: str | None,
+) -> None:
     """Maximum-likelihood fit of MODEL."""
     from redist import progress
     from redist.infer import fit as _fit
@@ -101,12 +131,26 @@ def fit(model: str, fix: tuple[str, ...], init: tuple[str, ...], fix_groups: boo
     rep = progress_for(quiet)
     with progress.use(rep):
         loaded, _, fixed, inits = _start(model, fix, init, rep)
-        res = _fit(loaded.model, fixed=fixed, init=inits, fix_groups=fix_groups, backend=backend,
-                   data=loaded.data)  # fmt: skip
-    ensure_finite({"values": res.values, "errors": res.errors, "twice_nll": res.twice_nll,
-                   "covariance": res.covariance}, "fit result")  # fmt: skip
-    emit(res.to_dict(), output=output, as_json=as_json, tables=fit_tables(res, all_parameters=all_parameters),
-         provenance=_provenance(model, loaded.raw), quiet=quiet)  # fmt: skip
+        res = _fit(
+            loaded.model, fixed=fixed, init=inits, fix_groups=fix_groups, backend=backend, data=loaded.data
+        )
+    ensure_finite(
+        {
+            "values": res.values,
+            "errors": res.errors,
+            "twice_nll": res.twice_nll,
+            "covariance": res.covariance,
+        },
+        "fit result",
+    )
+    emit(
+        res.to_dict(),
+        output=output,
+        as_json=as_json,
+        tables=fit_tables(res, all_parameters=all_parameters),
+        provenance=_provenance(model, loaded.raw),
+        quiet=quiet,
+    )
     if plot:
         from redist.report.figures import templates_figure
 
@@ -116,10 +160,14 @@ def fit(model: str, fix: tuple[str, ...], init: tuple[str, ...], fix_groups: boo
 
 def _dask_option(f: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
-        "--dask", "dask_address", is_flag=False, flag_value="local", default=None,
+        "--dask",
+        "dask_address",
+        is_flag=False,
+        flag_value="local",
+        default=None,
         metavar="[SCHEDULER_ADDRESS]",
         help="Run on Dask: a scheduler address, or a local cluster when given without value.",
-    )(f)  # fmt: skip
+    )(f)
 
 
 def _dask_arg(address: str | None) -> Any:
@@ -130,17 +178,44 @@ def _dask_arg(address: str | None) -> Any:
 
 @click.command()
 @_common
-@click.option("--par", "pars", multiple=True, required=True, metavar="NAME=LO:HI:N",
-              help="Scanned parameter and grid (give one or two); also NAME=V1,V2,...")
-@click.option("--plot", type=click.Path(dir_okay=False), metavar="FILE",
-              help="Write the profile (1D) or contour (2D) figure to FILE.")
-@click.option("--sm", "sm", default=None, metavar="X,Y",
-              help="Reference point marked on a 2D contour (default: the theory's, e.g. the SM).")
+@click.option(
+    "--par",
+    "pars",
+    multiple=True,
+    required=True,
+    metavar="NAME=LO:HI:N",
+    help="Scanned parameter and grid (give one or two); also NAME=V1,V2,...",
+)
+@click.option(
+    "--plot",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="Write the profile (1D) or contour (2D) figure to FILE.",
+)
+@click.option(
+    "--sm",
+    "sm",
+    default=None,
+    metavar="X,Y",
+    help="Reference point marked on a 2D contour (default: the theory's, e.g. the SM).",
+)
 @_dask_option
 @click.option("--no-progress", is_flag=True, hidden=True, help="Deprecated: --quiet.")
-def scan(model: str, fix: tuple[str, ...], init: tuple[str, ...], fix_groups: bool, backend: str,
-         output: str | None, as_json: bool, quiet: bool, pars: tuple[str, ...], plot: str | None,
-         sm: str | None, dask_address: str | None, no_progress: bool) -> None:
+def scan(
+    model: str,
+    fix: tuple[str, ...],
+    init: tuple[str, ...],
+    fix_groups: bool,
+    backend: str,
+    output: str | None,
+    as_json: bool,
+    quiet: bool,
+    pars: tuple[str, ...],
+    plot: str | None,
+    sm: str | None,
+    dask_address: str | None,
+    no_progress: bool,
+) -> None:
     """Profile-likelihood scan of one or two parameters of MODEL."""
     from redist import progress
     from redist.infer import scan as _scan
@@ -150,7 +225,7 @@ def scan(model: str, fix: tuple[str, ...], init: tuple[str, ...], fix_groups: bo
     if no_progress:
         deprecated("--no-progress", "--quiet")
         quiet = True
-    grids = {}
+    grids: dict[Any, Any] = {}
     for p in pars:
         name, values = parse_grid_spec(p, "--par")
         if name in grids:
@@ -176,11 +251,25 @@ def scan(model: str, fix: tuple[str, ...], init: tuple[str, ...], fix_groups: bo
             if name in fixed:
                 msg = f"--par {name}: the scanned parameter is also given in --fix"
                 raise ModelSpecError(msg)
-        res = _scan(loaded.model, grids, fixed=fixed, init=inits, fix_groups=fix_groups, backend=backend,
-                    data=loaded.data, dask=_dask_arg(dask_address))  # fmt: skip
+        res = _scan(
+            loaded.model,
+            grids,
+            fixed=fixed,
+            init=inits,
+            fix_groups=fix_groups,
+            backend=backend,
+            data=loaded.data,
+            dask=_dask_arg(dask_address),
+        )
     ensure_finite(res.twice_nll[res.converged], "scan result")
-    emit(res.to_dict(), output=output, as_json=as_json, tables=scan_tables(res),
-         provenance=_provenance(model, loaded.raw), quiet=quiet)  # fmt: skip
+    emit(
+        res.to_dict(),
+        output=output,
+        as_json=as_json,
+        tables=scan_tables(res),
+        provenance=_provenance(model, loaded.raw),
+        quiet=quiet,
+    )
     if plot:
         from redist.report.figures import contour_figure, profile_figure, scan_figure
 
@@ -193,15 +282,34 @@ def scan(model: str, fix: tuple[str, ...], init: tuple[str, ...], fix_groups: bo
 
 @click.command()
 @_common
-@click.option("--par", "par", required=True, metavar="NAME[=LO:HI:N]",
-              help="Scalar parameter to limit (lower bound 0), optionally with the tested values.")
-@click.option("--scan", "grid", default=None, hidden=True, metavar="LO:HI:N",
-              help="Deprecated: --par NAME=LO:HI:N.")
+@click.option(
+    "--par",
+    "par",
+    required=True,
+    metavar="NAME[=LO:HI:N]",
+    help="Scalar parameter to limit (lower bound 0), optionally with the tested values.",
+)
+@click.option(
+    "--scan", "grid", default=None, hidden=True, metavar="LO:HI:N", help="Deprecated: --par NAME=LO:HI:N."
+)
 @click.option("--cl", default=0.95, show_default=True, help="Confidence level.")
-@click.option("--plot", type=click.Path(dir_okay=False), metavar="FILE", help="Write CLs versus the parameter.")
-def limit(model: str, fix: tuple[str, ...], init: tuple[str, ...], fix_groups: bool, backend: str,
-          output: str | None, as_json: bool, quiet: bool, par: str, grid: str | None, cl: float,
-          plot: str | None) -> None:
+@click.option(
+    "--plot", type=click.Path(dir_okay=False), metavar="FILE", help="Write CLs versus the parameter."
+)
+def limit(
+    model: str,
+    fix: tuple[str, ...],
+    init: tuple[str, ...],
+    fix_groups: bool,
+    backend: str,
+    output: str | None,
+    as_json: bool,
+    quiet: bool,
+    par: str,
+    grid: str | None,
+    cl: float,
+    plot: str | None,
+) -> None:
     """Asymptotic CLs upper limit on one parameter of MODEL."""
     from redist import progress
     from redist.infer import upper_limit
@@ -232,11 +340,25 @@ def limit(model: str, fix: tuple[str, ...], init: tuple[str, ...], fix_groups: b
             check_grid(layout, name, values, "--par")
         be = "numpy" if backend == "auto" else backend
         with rep.phase(f"CLs hypothesis tests ({'41' if values is None else len(values)} values)"):
-            res = upper_limit(loaded.model, name, scan=values, cl=cl, fixed=fixed, fix_groups=fix_groups,
-                              backend=be, data=loaded.data)  # fmt: skip
+            res = upper_limit(
+                loaded.model,
+                name,
+                scan=values,
+                cl=cl,
+                fixed=fixed,
+                fix_groups=fix_groups,
+                backend=be,
+                data=loaded.data,
+            )
     ensure_finite(res, "limit result")
-    emit(res.to_dict(), output=output, as_json=as_json, tables=limit_tables(res),
-         provenance=_provenance(model, loaded.raw), quiet=quiet)  # fmt: skip
+    emit(
+        res.to_dict(),
+        output=output,
+        as_json=as_json,
+        tables=limit_tables(res),
+        provenance=_provenance(model, loaded.raw),
+        quiet=quiet,
+    )
     if plot:
         from redist.report.figures import limit_figure
 
@@ -269,29 +391,60 @@ def _parse_priors(items: tuple[str, ...], layout: Any) -> dict[str, Any]:
         elif kind in ("ff", "constraint") and not nums:
             out[name] = FormFactorNormal()
         else:
-            msg = (f"--prior {item!r}: use NAME=uniform:LOW:HIGH, NAME=normal:MEAN:SIGMA "
-                   "or NAME=ff (the model's correlated constraint)")  # fmt: skip
+            msg = (
+                f"--prior {item!r}: use NAME=uniform:LOW:HIGH, NAME=normal:MEAN:SIGMA "
+                "or NAME=ff (the model's correlated constraint)"
+            )
             raise ModelSpecError(msg)
     return out
 
 
 @click.command()
 @_common
-@click.option("--prior", "priors", multiple=True, metavar="NAME=KIND[:ARGS]",
-              help="uniform:LOW:HIGH, normal:MEAN:SIGMA or ff (model constraint).")
-@click.option("--n-samples", default=5000, show_default=True, type=click.IntRange(1),
-              help="Steps per chain after burn-in.")
-@click.option("--n-burn", default=2000, show_default=True, type=click.IntRange(0), help="Burn-in/adaptation steps.")
-@click.option("--chains", default=8, show_default=True, type=click.IntRange(1), help="Chains (mh) or walkers (emcee).")
+@click.option(
+    "--prior",
+    "priors",
+    multiple=True,
+    metavar="NAME=KIND[:ARGS]",
+    help="uniform:LOW:HIGH, normal:MEAN:SIGMA or ff (model constraint).",
+)
+@click.option(
+    "--n-samples",
+    default=5000,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Steps per chain after burn-in.",
+)
+@click.option(
+    "--n-burn", default=2000, show_default=True, type=click.IntRange(0), help="Burn-in/adaptation steps."
+)
+@click.option(
+    "--chains", default=8, show_default=True, type=click.IntRange(1), help="Chains (mh) or walkers (emcee)."
+)
 @click.option("--thin", default=5, show_default=True, type=click.IntRange(1), help="Keep every n-th step.")
 @click.option("--sampler", type=click.Choice(["mh", "emcee"]), default="mh", show_default=True)
 @click.option("--seed", default=0, show_default=True, help="Random seed.")
 @click.option("--plot", type=click.Path(dir_okay=False), metavar="FILE", help="Write a corner plot.")
 @_dask_option
-def sample(model: str, fix: tuple[str, ...], init: tuple[str, ...], fix_groups: bool, backend: str,
-           output: str | None, as_json: bool, quiet: bool, priors: tuple[str, ...], n_samples: int,
-           n_burn: int, chains: int, thin: int, sampler: str, seed: int, plot: str | None,
-           dask_address: str | None) -> None:
+def sample(
+    model: str,
+    fix: tuple[str, ...],
+    init: tuple[str, ...],
+    fix_groups: bool,
+    backend: str,
+    output: str | None,
+    as_json: bool,
+    quiet: bool,
+    priors: tuple[str, ...],
+    n_samples: int,
+    n_burn: int,
+    chains: int,
+    thin: int,
+    sampler: str,
+    seed: int,
+    plot: str | None,
+    dask_address: str | None,
+) -> None:
     """Bayesian posterior sampling of MODEL (modes and HPD intervals)."""
     from redist import progress
     from redist.infer import FormFactorNormal
@@ -304,12 +457,31 @@ def sample(model: str, fix: tuple[str, ...], init: tuple[str, ...], fix_groups: 
         loaded, layout, fixed, inits = _start(model, fix, init, rep)
         pri = _parse_priors(priors, layout)
         with rep.phase(f"sampling ({chains} chains x {n_burn + n_samples} steps)"):
-            res = _sample(loaded.model, priors=pri, fixed=fixed, init=inits, fix_groups=fix_groups,
-                          backend=backend, n_samples=n_samples, n_burn=n_burn, n_chains=chains, thin=thin,
-                          sampler=sampler, seed=seed, dask=_dask_arg(dask_address), data=loaded.data)  # fmt: skip
+            res = _sample(
+                loaded.model,
+                priors=pri,
+                fixed=fixed,
+                init=inits,
+                fix_groups=fix_groups,
+                backend=backend,
+                n_samples=n_samples,
+                n_burn=n_burn,
+                n_chains=chains,
+                thin=thin,
+                sampler=sampler,
+                seed=seed,
+                dask=_dask_arg(dask_address),
+                data=loaded.data,
+            )
     ensure_finite(res.summary, "posterior")
-    emit(res.to_dict(), output=output, as_json=as_json, tables=posterior_tables(res),
-         provenance=_provenance(model, loaded.raw), quiet=quiet)  # fmt: skip
+    emit(
+        res.to_dict(),
+        output=output,
+        as_json=as_json,
+        tables=posterior_tables(res),
+        provenance=_provenance(model, loaded.raw),
+        quiet=quiet,
+    )
     if plot:
         from redist.report.figures import corner_figure
 
@@ -320,11 +492,27 @@ def sample(model: str, fix: tuple[str, ...], init: tuple[str, ...], fix_groups: 
 @click.command()
 @_common
 @click.option("--poi", required=True, metavar="NAME", help="Parameter whose impacts are ranked.")
-@click.option("--top", default=10, show_default=True, type=click.IntRange(1, 200),
-              help="Parameters refitted (two fits each), chosen by the covariance estimate.")
+@click.option(
+    "--top",
+    default=10,
+    show_default=True,
+    type=click.IntRange(1, 200),
+    help="Parameters refitted (two fits each), chosen by the covariance estimate.",
+)
 @click.option("--plot", type=click.Path(dir_okay=False), metavar="FILE", help="Write the ranking plot.")
-def impacts(model: str, fix: tuple[str, ...], init: tuple[str, ...], fix_groups: bool, backend: str,
-            output: str | None, as_json: bool, quiet: bool, poi: str, top: int, plot: str | None) -> None:
+def impacts(
+    model: str,
+    fix: tuple[str, ...],
+    init: tuple[str, ...],
+    fix_groups: bool,
+    backend: str,
+    output: str | None,
+    as_json: bool,
+    quiet: bool,
+    poi: str,
+    top: int,
+    plot: str | None,
+) -> None:
     """Impact ranking of the constrained parameters on one parameter of MODEL.
 
     Every constrained parameter is ranked by the covariance estimate cov(POI, θ)/σ_θ;
@@ -342,12 +530,19 @@ def impacts(model: str, fix: tuple[str, ...], init: tuple[str, ...], fix_groups:
         if layout.check(poi).size != 1:
             msg = f"--poi {poi}: a scalar parameter is needed"
             raise ModelSpecError(msg)
-        best = _fit(loaded.model, fixed=fixed, init=inits, fix_groups=fix_groups, backend=backend,
-                    data=loaded.data)  # fmt: skip
+        best = _fit(
+            loaded.model, fixed=fixed, init=inits, fix_groups=fix_groups, backend=backend, data=loaded.data
+        )
         res = _impacts(loaded.model, poi, result=best, top=top, backend=backend, data=loaded.data)
     ensure_finite({"impact_up": res.impact_up, "impact_down": res.impact_down}, "impacts")
-    emit(res.to_dict(), output=output, as_json=as_json, tables=IMPACTS.tables(res),
-         provenance=_provenance(model, loaded.raw), quiet=quiet)  # fmt: skip
+    emit(
+        res.to_dict(),
+        output=output,
+        as_json=as_json,
+        tables=IMPACTS.tables(res),
+        provenance=_provenance(model, loaded.raw),
+        quiet=quiet,
+    )
     if plot:
         from redist.report.figures import impacts_figure
 

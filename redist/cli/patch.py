@@ -125,7 +125,8 @@ def build(config: str, output: str | None, output_file: str | None) -> None:
         deprecated("--output-file", "-o/--output")
         output = output if output is not None else output_file
     if output is None:
-        raise click.UsageError("give the model file to write with -o/--output FILE")
+        msg = "give the model file to write with -o/--output FILE"
+        raise click.UsageError(msg)
     check_outputs(output, inputs=build_inputs(config))
     try:
         rm = build_model(config)

@@ -90,17 +90,40 @@ def _model_figures(doc: dict[str, Any], model: str | None, rep: Any) -> list[tup
 
 @click.command()
 @click.argument("result", type=click.Path(exists=True, dir_okay=False))
-@click.option("--output-dir", "output_dir", type=click.Path(file_okay=False), default=None, metavar="DIR",
-              help="Directory for the figures (default: next to RESULT).")
-@click.option("--output", "-o", type=click.Path(dir_okay=False), default=None, metavar="FILE",
-              help="Write only the first figure (or --figure NAME) to FILE.")
+@click.option(
+    "--output-dir",
+    "output_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    metavar="DIR",
+    help="Directory for the figures (default: next to RESULT).",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False),
+    default=None,
+    metavar="FILE",
+    help="Write only the first figure (or --figure NAME) to FILE.",
+)
 @click.option("--figure", "which", default=None, metavar="NAME", help="Draw only this figure (e.g. pulls).")
-@click.option("--model", default=None, type=click.Path(dir_okay=False, allow_dash=True),
-              help="The model of a fit result: also draw pre- and post-fit templates.")
+@click.option(
+    "--model",
+    default=None,
+    type=click.Path(dir_okay=False, allow_dash=True),
+    help="The model of a fit result: also draw pre- and post-fit templates.",
+)
 @click.option("--format", "fmt", type=click.Choice(["png", "pdf", "svg"]), default="png", show_default=True)
 @click.option("--quiet", "-q", is_flag=True, help="No status lines on stderr.")
-def plot(result: str, output_dir: str | None, output: str | None, which: str | None, model: str | None,
-         fmt: str, quiet: bool) -> None:  # fmt: skip
+def plot(
+    result: str,
+    output_dir: str | None,
+    output: str | None,
+    which: str | None,
+    model: str | None,
+    fmt: str,
+    quiet: bool,
+) -> None:
     """Draw the figures of a saved RESULT (profile, contour, CLs, corner, pulls, correlations, impacts)."""
     from redist.report import registry
     from redist.report.figures import save_figure
@@ -117,10 +140,14 @@ def plot(result: str, output_dir: str | None, output: str | None, which: str | N
         figs = [f for f in figs if f[0] == which]
         if not figs:
             names = [n for n, _ in (kind.figures(obj) if kind.figures else [])]
-            msg = f"--figure {which!r}: this {kind.name} result has the figures {', '.join(names) or '(none)'}"
+            msg = (
+                f"--figure {which!r}: this {kind.name} result has the figures {', '.join(names) or '(none)'}"
+            )
             raise ModelSpecError(msg)
     if not figs:
-        msg = f"a {kind.name} result has no figures" + (" without its samples" if kind.name == "posterior" else "")
+        msg = f"a {kind.name} result has no figures" + (
+            " without its samples" if kind.name == "posterior" else ""
+        )
         raise ModelSpecError(msg)
     if output is not None:
         save_figure(figs[0][1], output)
@@ -150,9 +177,15 @@ def _extra_figures(doc: dict[str, Any], path: str) -> list[tuple[str, bytes]]:
     return out
 
 
-def write_report(results: list[tuple[str, dict[str, Any]]], output: str, *, title: str,
-                 provenance: dict[str, Any] | None, rep: Any, extra: dict[str, list[tuple[str, bytes]]] | None = None,
-                 ) -> None:  # fmt: skip
+def write_report(
+    results: list[tuple[str, dict[str, Any]]],
+    output: str,
+    *,
+    title: str,
+    provenance: dict[str, Any] | None,
+    rep: Any,
+    extra: dict[str, list[tuple[str, bytes]]] | None = None,
+) -> None:
     """Build the HTML report of several result documents and write it atomically."""
     from redist.io.atomic import atomic_write_text
     from redist.report.html import report_html, section_for
@@ -166,8 +199,14 @@ def write_report(results: list[tuple[str, dict[str, Any]]], output: str, *, titl
 
 @click.command()
 @click.argument("results", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
-@click.option("--output", "-o", required=True, type=click.Path(dir_okay=False), metavar="FILE",
-              help="The HTML file to write.")
+@click.option(
+    "--output",
+    "-o",
+    required=True,
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="The HTML file to write.",
+)
 @click.option("--title", default="redist report", show_default=True, help="Page title.")
 @click.option("--quiet", "-q", is_flag=True, help="No status lines on stderr.")
 def report(results: tuple[str, ...], output: str, title: str, quiet: bool) -> None:
@@ -183,6 +222,6 @@ def report(results: tuple[str, ...], output: str, title: str, quiet: bool) -> No
         registry.get(registry.kind_of(d, r))  # every file is a known result before any figure is drawn
     rep = progress_for(quiet)
     extra = {r: _extra_figures(d, r) for r, d in docs}
-    prov = provenance(_command_line(), dict(results and {r: r for r in results}))
+    prov = provenance(_command_line(), {r: r for r in results})
     write_report(docs, output, title=title, provenance=prov, rep=rep, extra=extra)
     status(f"wrote {output}", quiet)

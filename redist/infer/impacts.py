@@ -84,19 +84,21 @@ class ImpactResult:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dictionary."""
-        return json_dict({
-            "kind": self.kind,
-            "poi": self.poi,
-            "labels": self.labels,
-            "impact_up": self.impact_up,
-            "impact_down": self.impact_down,
-            "estimate": self.estimate,
-            "all_labels": self.all_labels,
-            "all_estimates": self.all_estimates,
-            "method": self.method,
-            "converged": self.converged,
-            "bestfit": self.bestfit.to_dict(),
-        })  # fmt: skip
+        return json_dict(
+            {
+                "kind": self.kind,
+                "poi": self.poi,
+                "labels": self.labels,
+                "impact_up": self.impact_up,
+                "impact_down": self.impact_down,
+                "estimate": self.estimate,
+                "all_labels": self.all_labels,
+                "all_estimates": self.all_estimates,
+                "method": self.method,
+                "converged": self.converged,
+                "bestfit": self.bestfit.to_dict(),
+            }
+        )
 
     def to_json(self, **kwargs: Any) -> str:
         """JSON string of :meth:`to_dict`."""
@@ -184,8 +186,11 @@ def impacts(
         raise ModelSpecError(msg)
     cov = np.asarray(result.covariance, dtype=float)
     sig = np.sqrt(np.clip(np.diag(cov), 0, None))
-    cand = [i for i in range(layout.size)
-            if i != ip and not fixed_mask[i] and math.isfinite(result.prefit_sigma[i]) and sig[i] > 0]  # fmt: skip
+    cand = [
+        i
+        for i in range(layout.size)
+        if i != ip and not fixed_mask[i] and math.isfinite(result.prefit_sigma[i]) and sig[i] > 0
+    ]
     est = np.array([cov[ip, i] / sig[i] for i in cand])
     order = np.argsort(-np.abs(est), kind="stable")
     ranked = [cand[k] for k in order]
@@ -223,8 +228,11 @@ def impacts(
         estimate=np.asarray([est[order][k] for k in final]) if chosen else np.zeros(0),
         all_labels=[labels[i] for i in ranked],
         all_estimates=est[order],
-        method=(f"refits with each parameter fixed at its post-fit value +- its post-fit error, for the {len(chosen)} "
-                f"of {len(cand)} constrained parameters with the largest covariance estimate cov(POI, theta)/sigma"),
+        method=(
+            "refits with each parameter fixed at its post-fit value +- its post-fit error, for the "
+            f"{len(chosen)} of {len(cand)} constrained parameters with the largest covariance "
+            "estimate cov(POI, theta)/sigma"
+        ),
         bestfit=result,
         converged=conv_pairs,
-    )  # fmt: skip
+    )

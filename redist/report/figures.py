@@ -151,7 +151,9 @@ def correlation_figure(res: FitResult, threshold: float = 0.2, max_parameters: i
         fig = _figure(figsize=(7.5, 6.5))
         ax = fig.subplots()
         art = plot_correlation(res, ax=ax, threshold=threshold, max_parameters=max_parameters)
-        ax.set_title(f"correlations ({len(art.labels)} parameters, |ρ| ≥ {threshold:g} with another)", loc="left")
+        ax.set_title(
+            f"correlations ({len(art.labels)} parameters, |ρ| ≥ {threshold:g} with another)", loc="left"
+        )
     return fig
 
 
@@ -184,7 +186,14 @@ def templates_figure(
     ``None`` with ``pars=None`` gives the pre-fit band from the pre-fit widths.
     """
     from ..infer.mle import FitResult
-    from ..infer.plot import _pyhf_model, channel_labels, plot_templates, sample_colors, style, yield_uncertainty
+    from ..infer.plot import (
+        _pyhf_model,
+        channel_labels,
+        plot_templates,
+        sample_colors,
+        style,
+        yield_uncertainty,
+    )
 
     pm = _pyhf_model(model)
     cfg = pm.config
@@ -210,8 +219,20 @@ def templates_figure(
         axes = fig.subplots(2, len(chans), squeeze=False, gridspec_kw={"height_ratios": [3, 1]}, sharex="col")
         arts = []
         for k, ch in enumerate(chans):
-            arts.append(plot_templates(model, ch, pars=p, uncertainty=unc, ax=axes[0, k], ratio_ax=axes[1, k],
-                                       title=labels[ch], colors=colors, signal=signal, xlabel=xlabel))  # fmt: skip
+            arts.append(
+                plot_templates(
+                    model,
+                    ch,
+                    pars=p,
+                    uncertainty=unc,
+                    ax=axes[0, k],
+                    ratio_ax=axes[1, k],
+                    title=labels[ch],
+                    colors=colors,
+                    signal=signal,
+                    xlabel=xlabel,
+                )
+            )
         handles: dict[str, Any] = {}
         for art in arts:
             for s in art.stacks:

@@ -76,12 +76,12 @@ def _e(text: Any) -> str:
 
 
 def table_html(table: Table) -> str:
-    """One :class:`Table` as HTML (caption, summary list, table, notes).
+    r"""One :class:`Table` as HTML (caption, summary list, table, notes).
 
     Examples
     --------
     >>> t = Table("fit", ("name", "value"), [("cVL", "11.5")], numeric=(False, True))
-    >>> "<td class=\\"num\\">11.5</td>" in table_html(t)
+    >>> '<td class="num">11.5</td>' in table_html(t)
     True
     """
     out = [f"<h3>{_e(table.title)}</h3>"]
@@ -123,8 +123,9 @@ def _provenance_html(prov: Mapping[str, Any], source: str) -> str:
     return f'<details open><summary>Provenance</summary><dl class="summary">{body}</dl></details>'
 
 
-def report_html(sections: Sequence[Section], *, title: str = "redist report",
-                provenance: Mapping[str, Any] | None = None) -> str:  # fmt: skip
+def report_html(
+    sections: Sequence[Section], *, title: str = "redist report", provenance: Mapping[str, Any] | None = None
+) -> str:
     """The whole page.
 
     Parameters
@@ -142,7 +143,7 @@ def report_html(sections: Sequence[Section], *, title: str = "redist report",
         '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         # nothing may be fetched: no scripts, no remote images, fonts or styles
-        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; img-src data:; "
+        '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; img-src data:; '
         "style-src 'unsafe-inline'\">",
         f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>",
         f"<header><h1>{_e(title)}</h1><p>{len(sections)} result(s), made with redist</p></header><main>",
@@ -156,8 +157,10 @@ def report_html(sections: Sequence[Section], *, title: str = "redist report",
         parts += [table_html(t) for t in s.tables]
         for caption, png in s.figures:
             data = base64.b64encode(png).decode("ascii")
-            parts.append(f'<figure><img src="data:image/png;base64,{data}" alt="{_e(caption)}">'
-                         f"<figcaption>{_e(caption)}</figcaption></figure>")  # fmt: skip
+            parts.append(
+                f'<figure><img src="data:image/png;base64,{data}" alt="{_e(caption)}">'
+                f"<figcaption>{_e(caption)}</figcaption></figure>"
+            )
         parts.append(_provenance_html(s.provenance, s.source))
         parts.append("</section>")
     if provenance:
@@ -166,8 +169,13 @@ def report_html(sections: Sequence[Section], *, title: str = "redist report",
     return "\n".join(parts) + "\n"
 
 
-def section_for(doc: Mapping[str, Any], *, source: str = "", figures: bool = True,
-                extra_figures: Sequence[tuple[str, bytes]] = ()) -> Section:  # fmt: skip
+def section_for(
+    doc: Mapping[str, Any],
+    *,
+    source: str = "",
+    figures: bool = True,
+    extra_figures: Sequence[tuple[str, bytes]] = (),
+) -> Section:
     """A report section for a result document (dispatch on its ``"kind"``)."""
     from . import registry
     from .figures import figure_bytes

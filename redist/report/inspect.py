@@ -57,7 +57,11 @@ def describe_model(model: Any, *, data: Any = None) -> dict[str, Any]:
         layout = ParameterLayout.from_pyhf(cfg) if plain else model.layout
         init = np.asarray(cfg.suggested_init(), dtype=float)
         expected = np.asarray(pm.expected_actualdata(init), dtype=float)
-        obs = None if (plain and data is None) else np.asarray(model.data if data is None else data, dtype=float)
+        obs = (
+            None
+            if (plain and data is None)
+            else np.asarray(model.data if data is None else data, dtype=float)
+        )
     theories = []
     reweighted: dict[str, set[str]] = {}
     short = channel_labels(cfg.channels)
@@ -68,23 +72,32 @@ def describe_model(model: Any, *, data: Any = None) -> dict[str, Any]:
             for k in samples:
                 ch, _, s = k.partition("/")
                 reweighted.setdefault(ch, set()).add(s)
-            theories.append({
-                "reweighting": name,
-                "theory": d.name,
-                "version": d.version,
-                "settings": {k: v for k, v in d.settings.items()},
-                "null": None if rw.null is None else rw.null.name,
-                "parameters": list(rw.parameters),
-                "fixed_values": {k: float(v) for k, v in rw.values.items()},
-                "samples": samples,
-                "sample_labels": [f"{short.get(k.partition('/')[0], k)} / {k.partition('/')[2]}" for k in samples],
-                "groups": [g.name for g in rw.theory.groups] if rw.nuisance_groups else [],
-            })  # fmt: skip
+            theories.append(
+                {
+                    "reweighting": name,
+                    "theory": d.name,
+                    "version": d.version,
+                    "settings": {k: v for k, v in d.settings.items()},
+                    "null": None if rw.null is None else rw.null.name,
+                    "parameters": list(rw.parameters),
+                    "fixed_values": {k: float(v) for k, v in rw.values.items()},
+                    "samples": samples,
+                    "sample_labels": [
+                        f"{short.get(k.partition('/')[0], k)} / {k.partition('/')[2]}" for k in samples
+                    ],
+                    "groups": [g.name for g in rw.theory.groups] if rw.nuisance_groups else [],
+                }
+            )
 
     def scalar(e: Any) -> dict[str, Any]:
         lo, hi = layout.bounds[e.start]
-        return {"name": e.name, "size": e.size, "init": float(layout.inits[e.start]),
-                "bounds": [_num(lo), _num(hi)], "modifiers": list(e.modifiers)}  # fmt: skip
+        return {
+            "name": e.name,
+            "size": e.size,
+            "init": float(layout.inits[e.start]),
+            "bounds": [_num(lo), _num(hi)],
+            "modifiers": list(e.modifiers),
+        }
 
     nuis = [e for e in layout.entries if e.kind is ParameterKind.NUISANCE]
     by_mod: dict[str, int] = {}
@@ -115,19 +128,25 @@ def describe_model(model: Any, *, data: Any = None) -> dict[str, Any]:
     channels = []
     for ch in cfg.channels:
         sl = cfg.channel_slices[ch]
-        samples = []
-        for s in cfg.samples:
-            samples.append({"name": s, "reweighted": s in reweighted.get(ch, set())})
+        entries = [{"name": s, "reweighted": s in reweighted.get(ch, set())} for s in cfg.samples]
         present = _samples_in_channel(pm, ch)
-        channels.append({
-            "name": ch,
-            "label": labels[ch],
-            "bins": int(cfg.channel_nbins[ch]),
-            "samples": [s for s in samples if s["name"] in present],
-            "observed": None if obs is None else float(np.sum(obs[sl])),
-            "expected": float(np.sum(expected[sl])),
-        })  # fmt: skip
-    return {"kind": "model", "theories": theories, "poi": layout.poi, "parameters": params, "channels": channels}
+        channels.append(
+            {
+                "name": ch,
+                "label": labels[ch],
+                "bins": int(cfg.channel_nbins[ch]),
+                "samples": [s for s in entries if s["name"] in present],
+                "observed": None if obs is None else float(np.sum(obs[sl])),
+                "expected": float(np.sum(expected[sl])),
+            }
+        )
+    return {
+        "kind": "model",
+        "theories": theories,
+        "poi": layout.poi,
+        "parameters": params,
+        "channels": channels,
+    }
 
 
 def _samples_in_channel(pm: Any, channel: str) -> set[str]:

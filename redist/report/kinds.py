@@ -1,4 +1,7 @@
-"""The built-in result kinds (fit, scan, limit, posterior, impacts, demo, model); see :mod:`redist.report.registry`."""
+"""The built-in result kinds (fit, scan, limit, posterior, impacts, demo, model).
+
+See :mod:`redist.report.registry`.
+"""
 
 from __future__ import annotations
 

@@ -141,7 +141,7 @@ def get(name: str) -> ResultKind:
     return kind
 
 
-def kind_of(doc: Mapping[str, Any], where: str = "result") -> str:
+def kind_of(doc: Any, where: str = "result") -> str:
     """The kind tag of a result document (results written before tags existed are recognised).
 
     Raises
@@ -169,5 +169,5 @@ def kind_of(doc: Mapping[str, Any], where: str = "result") -> str:
     if "workspace" in doc and "reweightings" in doc:
         msg = f"{where}: a redist model file, not a result; use `redist inspect` for models"
         raise FileFormatError(msg)
-    msg = f"{where}: not a redist result (no 'kind' tag); results are written by `redist fit|scan|limit|sample -o`"
+    msg = f"{where}: not a redist result (no 'kind' tag); `redist fit|scan|limit|sample -o FILE` write them"
     raise FileFormatError(msg)

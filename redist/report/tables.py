@@ -76,11 +76,11 @@ class Table:
 
     title: str
     columns: tuple[str, ...]
-    rows: list[tuple[str, ...]]
+    rows: Sequence[tuple[str, ...]]
     summary: list[tuple[str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     numeric: tuple[bool, ...] = ()
-    warn: list[bool] = field(default_factory=list)
+    warn: Sequence[bool] = field(default_factory=list)
 
     def column(self, header: str) -> list[str]:
         """The cells of one column."""
@@ -177,7 +177,8 @@ def _pulls(res: FitResult) -> np.ndarray:
     if res.prefit_sigma is None:
         return np.full(res.layout.size, np.nan)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return (np.asarray(res.bestfit) - res.layout.inits) / res.prefit_sigma
+        pulls: np.ndarray = (np.asarray(res.bestfit) - res.layout.inits) / res.prefit_sigma
+    return pulls
 
 
 def fit_tables(res: FitResult, *, all_parameters: bool = False, top: int = 5) -> list[Table]:
@@ -248,8 +249,10 @@ def fit_tables(res: FitResult, *, all_parameters: bool = False, top: int = 5) ->
         ("backend", res.backend),
     ]
     if any(flags.values()):
-        notes.append("at limit: on a bound; flat: zero derivative there or a near-null Hessian direction "
-                     "(the error is not a 68 % interval: use a profile scan)")  # fmt: skip
+        notes.append(
+            "at limit: on a bound; flat: zero derivative there or a near-null Hessian direction "
+            "(the error is not a 68 % interval: use a profile scan)"
+        )
     if res.message and res.message != "converged":
         notes.append(res.message)
     return [
@@ -268,14 +271,20 @@ def fit_tables(res: FitResult, *, all_parameters: bool = False, top: int = 5) ->
 # ----------------------------------------------------------------------------- scan
 def scan_tables(res: ScanResult) -> list[Table]:
     """Best fit and intervals (1D) or contour extents (2D) of a profile scan."""
-    from ..infer.scan import delta_level
-
     n = int(np.size(res.converged))
     n_ok = int(np.sum(res.converged))
     summary = [
-        ("scanned", " x ".join(f"{p} ({len(g)} points in [{format_number(g[0], 3)}, {format_number(g[-1], 3)}])"
-                               for p, g in zip(res.parameters, res.grid))),  # fmt: skip
-        ("converged", f"{n_ok} of {n} grid fits" + ("" if n_ok == n else "  (failed points are kept and marked)")),
+        (
+            "scanned",
+            " x ".join(
+                f"{p} ({len(g)} points in [{format_number(g[0], 3)}, {format_number(g[-1], 3)}])"
+                for p, g in zip(res.parameters, res.grid)
+            ),
+        ),
+        (
+            "converged",
+            f"{n_ok} of {n} grid fits" + ("" if n_ok == n else "  (failed points are kept and marked)"),
+        ),
         ("-2 ln L (min)", f"{res.twice_nll_min:.4f}"),
         ("time", f"{res.time_s:.1f} s, {res.nfcn} evaluations"),
     ]
@@ -286,15 +295,19 @@ def scan_tables(res: ScanResult) -> list[Table]:
         g = res.grid[0]
         i = res.indices[0]
         iv = {cl: res.interval(cl) for cl in (0.6827, 0.95)}
-        rows.append((
-            res.parameters[0],
-            format_number(best[i], 4),
-            "; ".join(_interval(v, g, res.bestfit.layout.bounds[i]) for v in iv[0.6827]) or "-",
-            "; ".join(_interval(v, g, res.bestfit.layout.bounds[i]) for v in iv[0.95]) or "-",
-        ))  # fmt: skip
+        rows.append(
+            (
+                res.parameters[0],
+                format_number(best[i], 4),
+                "; ".join(_interval(v, g, res.bestfit.layout.bounds[i]) for v in iv[0.6827]) or "-",
+                "; ".join(_interval(v, g, res.bestfit.layout.bounds[i]) for v in iv[0.95]) or "-",
+            )
+        )
         cols: tuple[str, ...] = ("parameter", "best fit", "68.27 % CL", "95 % CL")
         if any("(at " in c for c in rows[0]):
-            notes.append("an interval end at the grid edge or the upper bound is not a limit: extend the grid")
+            notes.append(
+                "an interval end at the grid edge or the upper bound is not a limit: extend the grid"
+            )
     else:
         cols = ("parameter", "best fit", "68.27 % CL region spans", "95 % CL region spans")
         spans = {}
@@ -331,21 +344,29 @@ def limit_tables(res: LimitResult) -> list[Table]:
     """Observed and expected CLs limits."""
     scan = np.asarray(res.scan, dtype=float)
     rows = [("observed", format_number(res.observed, 4))]
-    for lab, v in zip(("expected -2σ", "expected -1σ", "expected median", "expected +1σ", "expected +2σ"),
-                      res.expected):  # fmt: skip
+    for lab, v in zip(
+        ("expected -2σ", "expected -1σ", "expected median", "expected +1σ", "expected +2σ"), res.expected
+    ):
         rows.append((lab, format_number(v, 4)))
     notes = []
     edge = scan.size and (not math.isfinite(res.observed) or res.observed >= float(scan.max()))
     if edge:
-        notes.append("the observed CLs does not cross the level inside the tested values: not a limit; "
-                     "extend the scan")  # fmt: skip
+        notes.append(
+            "the observed CLs does not cross the level inside the tested values: not a limit; extend the scan"
+        )
     return [
         Table(
             title=f"CLs upper limit on {res.parameter} ({res.cl:.0%} CL, asymptotic, q~mu)",
             columns=("", res.parameter),
             rows=rows,
-            summary=[("tested", f"{scan.size} values in [{format_number(scan.min(), 3)}, "
-                                f"{format_number(scan.max(), 3)}]" if scan.size else "-")],  # fmt: skip
+            summary=[
+                (
+                    "tested",
+                    f"{scan.size} values in [{format_number(scan.min(), 3)}, {format_number(scan.max(), 3)}]"
+                    if scan.size
+                    else "-",
+                )
+            ],
             notes=notes,
             numeric=(False, True),
             warn=[bool(edge)] + [False] * 5,
@@ -358,14 +379,16 @@ def posterior_tables(res: PosteriorResult) -> list[Table]:
     """Marginal modes, means and HPD intervals of a posterior."""
     rows = []
     for name, s in res.summary.items():
-        rows.append((
-            name,
-            format_number(s.get("mode"), 4),
-            format_number(s.get("mean"), 4),
-            format_number(s.get("std"), 3),
-            _interval(s["hpd68"]) if "hpd68" in s else "-",
-            _interval(s["hpd95"]) if "hpd95" in s else "-",
-        ))  # fmt: skip
+        rows.append(
+            (
+                name,
+                format_number(s.get("mode"), 4),
+                format_number(s.get("mean"), 4),
+                format_number(s.get("std"), 3),
+                _interval(s["hpd68"]) if "hpd68" in s else "-",
+                _interval(s["hpd95"]) if "hpd95" in s else "-",
+            )
+        )
     acc = np.asarray(res.acceptance, dtype=float)
     summary = [
         ("sampler", res.sampler),
@@ -427,52 +450,105 @@ def model_tables(info: Mapping[str, Any]) -> list[Table]:
     tables = []
     for th in info.get("theories", []):
         settings = ", ".join(f"{k}={v}" for k, v in th["settings"].items())
-        tables.append(Table(
-            title=f"Reweighting {th['reweighting']!r}",
-            columns=("theory", "version", "settings", "null theory", "reweighted samples"),
-            rows=[(th["theory"], str(th["version"]), settings, th.get("null") or "(same theory at its defaults)",
-                   ", ".join(th.get("sample_labels", th["samples"])))],
-        ))  # fmt: skip
+        tables.append(
+            Table(
+                title=f"Reweighting {th['reweighting']!r}",
+                columns=("theory", "version", "settings", "null theory", "reweighted samples"),
+                rows=[
+                    (
+                        th["theory"],
+                        str(th["version"]),
+                        settings,
+                        th.get("null") or "(same theory at its defaults)",
+                        ", ".join(th.get("sample_labels", th["samples"])),
+                    )
+                ],
+            )
+        )
     pars = info["parameters"]
     rows: list[tuple[str, ...]] = []
     for p in pars["theory"]:
-        rows.append(("theory", p["name"], "1", format_number(p["init"]), _bounds(*p["bounds"]), "none (free)"))
+        rows.append(
+            ("theory", p["name"], "1", format_number(p["init"]), _bounds(*p["bounds"]), "none (free)")
+        )
     for g in pars["theory_groups"]:
-        rows.append(("theory nuisance group", g["name"], str(g["size"]), "0", "",
-                     f"unit normal ({len(g['members'])} correlated members)"))  # fmt: skip
+        rows.append(
+            (
+                "theory nuisance group",
+                g["name"],
+                str(g["size"]),
+                "0",
+                "",
+                f"unit normal ({len(g['members'])} correlated members)",
+            )
+        )
     for p in pars["free"]:
-        rows.append(("analysis (free)", p["name"], str(p["size"]), format_number(p["init"]),
-                     _bounds(*p["bounds"]), "none"))  # fmt: skip
+        rows.append(
+            (
+                "analysis (free)",
+                p["name"],
+                str(p["size"]),
+                format_number(p["init"]),
+                _bounds(*p["bounds"]),
+                "none",
+            )
+        )
     nu = pars["nuisances"]
     by_type = ", ".join(f"{t}: {n}" for t, n in nu["by_modifier"].items())
-    rows.append(("analysis nuisances", f"{nu['parameters']} parameters", str(nu["components"]), "", "",
-                 f"{', '.join(nu['constraints'])} ({by_type})"))  # fmt: skip
-    tables.append(Table(
-        title="Parameters",
-        columns=("group", "name", "components", "init", "bounds", "constraint"),
-        rows=rows,
-        summary=[("POI", str(info.get("poi"))), ("components", str(pars["size"]))],
-        notes=["the analysis nuisances are listed one by one with --all (or in --json)"],
-        numeric=(False, False, True, True, False, False),
-    ))  # fmt: skip
+    rows.append(
+        (
+            "analysis nuisances",
+            f"{nu['parameters']} parameters",
+            str(nu["components"]),
+            "",
+            "",
+            f"{', '.join(nu['constraints'])} ({by_type})",
+        )
+    )
+    tables.append(
+        Table(
+            title="Parameters",
+            columns=("group", "name", "components", "init", "bounds", "constraint"),
+            rows=rows,
+            summary=[("POI", str(info.get("poi"))), ("components", str(pars["size"]))],
+            notes=["the analysis nuisances are listed one by one with --all (or in --json)"],
+            numeric=(False, False, True, True, False, False),
+        )
+    )
     if pars.get("nuisance_list"):
-        tables.append(Table(
-            title="Analysis nuisance parameters",
-            columns=("name", "components", "constraint", "modifiers"),
-            rows=[(p["name"], str(p["size"]), str(p["constraint"]), ", ".join(p["modifiers"]))
-                  for p in pars["nuisance_list"]],
-            numeric=(False, True, False, False),
-        ))  # fmt: skip
+        tables.append(
+            Table(
+                title="Analysis nuisance parameters",
+                columns=("name", "components", "constraint", "modifiers"),
+                rows=[
+                    (p["name"], str(p["size"]), str(p["constraint"]), ", ".join(p["modifiers"]))
+                    for p in pars["nuisance_list"]
+                ],
+                numeric=(False, True, False, False),
+            )
+        )
     rows = []
     for ch in info["channels"]:
         samples = ", ".join(s["name"] + (" (reweighted)" if s["reweighted"] else "") for s in ch["samples"])
-        rows.append((ch["label"], str(ch["bins"]), samples, format_number(ch["observed"], 6),
-                     format_number(ch["expected"], 6)))  # fmt: skip
-    tables.append(Table(
-        title="Channels",
-        columns=("channel", "bins", "samples", "observed", "expected (init)"),
-        rows=rows,
-        summary=[("channels", str(len(info["channels"]))), ("bins", str(sum(c["bins"] for c in info["channels"])))],
-        numeric=(False, True, False, True, True),
-    ))  # fmt: skip
+        rows.append(
+            (
+                ch["label"],
+                str(ch["bins"]),
+                samples,
+                format_number(ch["observed"], 6),
+                format_number(ch["expected"], 6),
+            )
+        )
+    tables.append(
+        Table(
+            title="Channels",
+            columns=("channel", "bins", "samples", "observed", "expected (init)"),
+            rows=rows,
+            summary=[
+                ("channels", str(len(info["channels"]))),
+                ("bins", str(sum(c["bins"] for c in info["channels"]))),
+            ],
+            numeric=(False, True, False, True, True),
+        )
+    )
     return tables

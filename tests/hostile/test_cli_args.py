@@ -12,11 +12,10 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pyhf
 import pytest
 from click.testing import CliRunner
-
-import numpy as np
 
 import redist
 from redist.cli import main
@@ -31,19 +30,38 @@ def toy_model():
     edges = np.array([0.0, 4.0, 8.0, 12.0, 16.0, 22.885])
     mig = np.array([[60, 25, 8, 3, 1], [20, 50, 25, 8, 3], [5, 20, 50, 30, 10], [1, 5, 17, 59, 86]], float)
     ws = {
-        "channels": [{"name": "SR", "samples": [
-            {"name": "signal", "data": [10.0, 14.0, 16.0, 12.0],
-             "modifiers": [{"name": "mu", "type": "normfactor", "data": None}]},
-            {"name": "bkg", "data": [50.0, 45.0, 40.0, 30.0],
-             "modifiers": [{"name": "bkg_norm", "type": "normsys", "data": {"hi": 1.1, "lo": 0.9}}]},
-        ]}],
+        "channels": [
+            {
+                "name": "SR",
+                "samples": [
+                    {
+                        "name": "signal",
+                        "data": [10.0, 14.0, 16.0, 12.0],
+                        "modifiers": [{"name": "mu", "type": "normfactor", "data": None}],
+                    },
+                    {
+                        "name": "bkg",
+                        "data": [50.0, 45.0, 40.0, 30.0],
+                        "modifiers": [
+                            {"name": "bkg_norm", "type": "normsys", "data": {"hi": 1.1, "lo": 0.9}}
+                        ],
+                    },
+                ],
+            }
+        ],
         "observations": [{"name": "SR", "data": [75.0, 80.0, 70.0, 55.0]}],
         "measurements": [{"name": "meas", "config": {"poi": "mu", "parameters": []}}],
         "version": "1.0.0",
-    }  # fmt: skip
+    }
     params = ("cVL", "cSL", "cTL")
-    rw = Reweighting("wet", get_theory("wet", process="B+->K+nunu"), [edges], parameters=params,
-                     bounds={k: (0.0, 20.0) for k in params}, cutoff=[(0.0, 22.885)])  # fmt: skip
+    rw = Reweighting(
+        "wet",
+        get_theory("wet", process="B+->K+nunu"),
+        [edges],
+        parameters=params,
+        bounds={k: (0.0, 20.0) for k in params},
+        cutoff=[(0.0, 22.885)],
+    )
     dens = JointDensity.from_array(mig, edges, z_names=("q2",))
     return reinterpret(ws, {("SR", "signal"): dens}, rw, prune=["mu"])
 
@@ -98,8 +116,14 @@ def assert_named_error(r, *needles: str) -> None:
         (["sample", "{m}", "--prior", "cVL=uniform:0:nan"], ["'nan' is not a finite number"]),
         (["limit", "{m}", "--par", "cTL=5:1:3"], ["LO must be below HI"]),
         (["limit", "{m}", "--par", "cTL", "--cl", "1.5"], ["--cl must be in (0, 1)"]),
-        (["patchset", "{m}", "--grid", "cVL=1,1", "--hepdata", "ins2947386"], ["the value 1 is given more than once"]),
-        (["patchset", "{m}", "--grid", "cVL=0:40:3", "--hepdata", "ins2947386"], ["40", "outside the bounds"]),
+        (
+            ["patchset", "{m}", "--grid", "cVL=1,1", "--hepdata", "ins2947386"],
+            ["the value 1 is given more than once"],
+        ),
+        (
+            ["patchset", "{m}", "--grid", "cVL=0:40:3", "--hepdata", "ins2947386"],
+            ["40", "outside the bounds"],
+        ),
         (["patchset", "{m}", "--grid", "cvl=1,2", "--hepdata", "ins2947386"], ["did you mean 'cVL'"]),
     ],
 )
@@ -140,9 +164,16 @@ def test_unknown_parameter_lists_every_valid_name_and_suggests(model_file):
 def test_plain_workspace_is_not_a_model_for_patchset(tmp_path):
     ws = tmp_path / "ws.json"
     m = pyhf.simplemodels.uncorrelated_background([5.0], [10.0], [2.0])
-    ws.write_text(json.dumps({"channels": m.spec["channels"], "observations": [{"name": "singlechannel",
-                  "data": [15.0]}], "measurements": [{"name": "m", "config": {"poi": "mu", "parameters": []}}],
-                  "version": "1.0.0"}))  # fmt: skip
+    ws.write_text(
+        json.dumps(
+            {
+                "channels": m.spec["channels"],
+                "observations": [{"name": "singlechannel", "data": [15.0]}],
+                "measurements": [{"name": "m", "config": {"poi": "mu", "parameters": []}}],
+                "version": "1.0.0",
+            }
+        )
+    )
     r = run("patchset", str(ws), "--grid", "mu=1,2", "--hepdata", "ins2947386")
     assert r.exit_code == 2 and "plain pyhf workspace" in r.stderr and "redist build" in r.stderr
 
@@ -164,8 +195,17 @@ def test_debug_shows_the_traceback(model_file):
 
 def test_misspelt_scan_parameter_in_a_fresh_process(model_file):
     """As a user runs it (the Belle II timing is in the report: no timing assertions in unit tests)."""
-    proc = subprocess.run([sys.executable, "-m", "redist.cli", "scan", model_file, "--par", "cvl=0:20:11"],
-                          capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-m", "redist.cli", "scan", model_file, "--par", "cvl=0:20:11"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert proc.returncode == 2
     assert proc.stdout == ""
-    assert proc.stderr.strip().splitlines()[-1].startswith("Error: model has no parameter 'cvl' (did you mean 'cVL'?)")
+    assert (
+        proc.stderr.strip()
+        .splitlines()[-1]
+        .startswith("Error: model has no parameter 'cvl' (did you mean 'cVL'?)")
+    )
