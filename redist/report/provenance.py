@@ -22,9 +22,9 @@ def file_sha256(path: str | Path) -> str:
 
     Examples
     --------
-    >>> import tempfile, os
-    >>> p = os.path.join(tempfile.mkdtemp(), "x")
-    >>> _ = open(p, "wb").write(b"abc")
+    >>> import tempfile
+    >>> p = Path(tempfile.mkdtemp()) / "x"
+    >>> _ = p.write_bytes(b"abc")
     >>> file_sha256(p)[:12]
     'ba7816bf8f01'
     """

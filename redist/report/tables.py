@@ -14,7 +14,7 @@ Examples
 >>> format_value_error(11.4837, 3.4412)
 ('11.5', '3.4')
 >>> format_value_error(0.000123456, 0.0000123)
-('1.235e-04', '0.012e-04')
+('1.23e-04', '0.12e-04')
 >>> t = Table("fit", ("name", "value"), [("cVL", "11.5")])
 >>> t.column("value")
 ['11.5']
@@ -104,8 +104,8 @@ def format_number(x: Any, digits: int = 4) -> str:
 
     Examples
     --------
-    >>> format_number(6.61321), format_number(None), format_number(float("inf"))
-    ('6.613', '-', 'inf')
+    >>> format_number(1.234567), format_number(None), format_number(float("inf"))
+    ('1.235', '-', 'inf')
     """
     if x is None:
         return "-"
