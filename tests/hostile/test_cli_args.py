@@ -209,3 +209,30 @@ def test_misspelt_scan_parameter_in_a_fresh_process(model_file):
         .splitlines()[-1]
         .startswith("Error: model has no parameter 'cvl' (did you mean 'cVL'?)")
     )
+
+
+def test_bounds_with_low_above_high_are_refused_when_the_model_is_built():
+    from redist.exceptions import ModelSpecError
+
+    with pytest.raises(
+        ModelSpecError, match=r"bounds of 'cVL' must be finite with low < high, got \[10, 5\]"
+    ):
+        Reweighting(
+            "wet", get_theory("wet"), [np.linspace(0, 20, 5)], parameters=("cVL",), bounds={"cVL": (10, 5)}
+        )
+    with pytest.raises(ModelSpecError, match=r"initial value 30 of 'cVL' is outside its bounds \[0, 20\]"):
+        Reweighting(
+            "wet",
+            get_theory("wet"),
+            [np.linspace(0, 20, 5)],
+            parameters=("cVL",),
+            bounds={"cVL": (0, 20)},
+            inits={"cVL": 30.0},
+        )
+
+
+def test_to_workspace_outside_the_bounds():
+    from redist.exceptions import ModelSpecError
+
+    with pytest.raises(ModelSpecError, match=r"cTL = 25 is outside its bounds \[0, 20\]"):
+        toy_model().to_workspace({"cTL": 25.0})
