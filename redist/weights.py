@@ -18,7 +18,6 @@ Pure numpy (or ``jax.numpy`` through ``xp``); nothing here knows pyhf.
 from __future__ import annotations
 
 import math
-
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -189,7 +188,8 @@ class Reweighting:
                 msg = f"{where}: bounds of {p!r} must be finite with low < high, got [{lo:g}, {hi:g}]"
                 raise ModelSpecError(msg)
             if p in self.inits and not lo <= self.inits[p] <= hi:
-                msg = f"{where}: initial value {self.inits[p]:g} of {p!r} is outside its bounds [{lo:g}, {hi:g}]"
+                v = self.inits[p]
+                msg = f"{where}: initial value {v:g} of {p!r} is outside its bounds [{lo:g}, {hi:g}]"  # noqa: E501
                 raise ModelSpecError(msg)
         if len(set(self.parameters)) != len(self.parameters):
             msg = f"{where}: duplicate exposed parameters {list(self.parameters)}"

@@ -244,14 +244,89 @@ def _read(path: str) -> bytes:
     return data
 
 
-def load_input(path: str, *, allow_plain: bool = True) -> Loaded:
-    """Read a redist model file or a plain pyhf workspace (``-``: standard input)."""
-    from ..io.model import from_dict
+#: the type of redist's pyhf modifier (redist.modifier.MODIFIER_TYPE; not imported: it needs pyhf)
+REDIST_MODIFIER_TYPE = "redist"
+
+
+def read_input(path: str) -> tuple[bytes, Any]:
+    """The bytes and the parsed JSON of a model file or workspace (``-``: standard input)."""
     from ..io.reader import parse_json
 
-    where = "<stdin>" if path == "-" else path
     raw = _read(path)
-    doc = parse_json(raw, where=where)
+    return raw, parse_json(raw, where="<stdin>" if path == "-" else path)
+
+
+def quick_names(doc: Any) -> list[str] | None:
+    """Parameter names of a model document without building it (no pyhf), or ``None`` if unsure.
+
+    The exposed theory parameters and correlated groups of the reweightings, then every
+    modifier name of the workspace (redist's own modifiers are named after reweightings,
+    not parameters). Used to reject a misspelt name in a second, before pyhf is imported;
+    the full model check follows.
+    """
+    try:
+        names: list[str] = []
+        if isinstance(doc, Mapping) and "workspace" in doc and "reweightings" in doc:
+            for rw in doc["reweightings"].values():
+                names += [str(p) for p in rw["parameters"]]
+                if rw.get("nuisance_groups", True):
+                    names += [str(g["name"]) for g in rw.get("groups") or ()]
+            spec = doc["workspace"]
+        elif isinstance(doc, Mapping) and "channels" in doc and "observations" in doc:
+            spec = doc
+        else:
+            return None
+        for ch in spec["channels"]:
+            for s in ch["samples"]:
+                names += [str(m["name"]) for m in s["modifiers"] if m["type"] != REDIST_MODIFIER_TYPE]
+    except (KeyError, TypeError, AttributeError):
+        return None
+    return list(dict.fromkeys(names))
+
+
+def suggest(name: str, valid: Sequence[str]) -> str:
+    """`` (did you mean 'X'?)`` with the closest valid name (case slips included), or ``""``."""
+    import difflib
+
+    close = difflib.get_close_matches(name, list(valid), n=1)
+    if not close:
+        folded = {v.casefold(): v for v in valid}
+        hit = difflib.get_close_matches(name.casefold(), list(folded), n=1)
+        close = [folded[hit[0]]] if hit else []
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def precheck_names(doc: Any, names: Sequence[str]) -> None:
+    """Reject unknown parameter names from the document alone (see :func:`quick_names`)."""
+    from ..exceptions import UnknownParameter
+
+    valid = quick_names(doc)
+    if valid is None:
+        return
+    for name in names:
+        if name not in valid:
+            msg = f"model has no parameter {name!r}{suggest(name, valid)}; valid: {', '.join(valid)}"
+            raise UnknownParameter(msg)
+
+
+def names_in(items: Sequence[str], *, grid: bool = False) -> list[str]:
+    """The NAME part of ``NAME=...`` items (and of the old ``NAME:LO:HI:N`` grids)."""
+    out = []
+    for item in items:
+        name, sep, _ = item.partition("=")
+        if not sep and grid and item.count(":") == 3:
+            name = item.split(":", 1)[0]
+        if name.strip():
+            out.append(name.strip())
+    return out
+
+
+def load_input(path: str, *, allow_plain: bool = True, read: tuple[bytes, Any] | None = None) -> Loaded:
+    """Read a redist model file or a plain pyhf workspace (``-``: standard input)."""
+    from ..io.model import from_dict
+
+    where = "<stdin>" if path == "-" else path
+    raw, doc = read if read is not None else read_input(path)
     if isinstance(doc, Mapping) and "workspace" in doc and "reweightings" in doc:
         rm = from_dict(doc, where=where)
         return Loaded(model=rm, data=None, path=path, raw=raw, plain=False)

@@ -16,7 +16,7 @@ model before anything is compiled.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import click
@@ -28,10 +28,13 @@ from redist.cli._common import (
     emit,
     layout_of,
     load_input,
+    names_in,
     output_options,
     parse_assignments,
     parse_grid_spec,
+    precheck_names,
     progress_for,
+    read_input,
 )
 from redist.exceptions import ModelSpecError
 
@@ -84,11 +87,17 @@ def _inputs(model: str) -> list[str]:
 
 
 def _start(
-    model: str, fix: tuple[str, ...], init: tuple[str, ...], rep: Any
+    model: str, fix: tuple[str, ...], init: tuple[str, ...], rep: Any, names: Sequence[str] = ()
 ) -> tuple[Any, Any, dict[str, Any], dict[str, Any]]:
-    """Load the model and check --fix/--init against it (before any compilation)."""
+    """Load the model and check --fix/--init against it (before any compilation).
+
+    ``names`` (and those of --fix/--init) are first checked against the model document
+    itself, before pyhf is even imported: a misspelt name fails in about a second.
+    """
+    raw_doc = read_input(model)
+    precheck_names(raw_doc[1], [*names_in(fix), *names_in(init), *names])
     with rep.phase("load model"):
-        loaded = load_input(model)
+        loaded = load_input(model, read=raw_doc)
     layout = layout_of(loaded)
     fixed = parse_assignments(fix, "--fix", layout)
     inits = parse_assignments(init, "--init", layout)
@@ -124,13 +133,13 @@ def fit(
 ) -> None:
     """Maximum-likelihood fit of MODEL."""
     from redist import progress
-    from redist.infer import fit as _fit
     from redist.report.tables import fit_tables
 
     check_outputs(output, plot, inputs=_inputs(model))
     rep = progress_for(quiet)
     with progress.use(rep):
         loaded, _, fixed, inits = _start(model, fix, init, rep)
+        from redist.infer import fit as _fit  # after the name checks: imports pyhf
         res = _fit(
             loaded.model, fixed=fixed, init=inits, fix_groups=fix_groups, backend=backend, data=loaded.data
         )
@@ -218,7 +227,6 @@ def scan(
 ) -> None:
     """Profile-likelihood scan of one or two parameters of MODEL."""
     from redist import progress
-    from redist.infer import scan as _scan
     from redist.report.tables import scan_tables
 
     check_outputs(output, plot, inputs=_inputs(model))
@@ -245,7 +253,8 @@ def scan(
             raise ModelSpecError(msg)
     rep = progress_for(quiet)
     with progress.use(rep):
-        loaded, layout, fixed, inits = _start(model, fix, init, rep)
+        loaded, layout, fixed, inits = _start(model, fix, init, rep, names=list(grids))
+        from redist.infer import scan as _scan  # after the name checks: imports pyhf
         for name, values in grids.items():
             check_grid(layout, name, values, "--par")
             if name in fixed:
@@ -312,7 +321,6 @@ def limit(
 ) -> None:
     """Asymptotic CLs upper limit on one parameter of MODEL."""
     from redist import progress
-    from redist.infer import upper_limit
     from redist.report.tables import limit_tables
 
     check_outputs(output, plot, inputs=_inputs(model))
@@ -334,7 +342,8 @@ def limit(
         raise ModelSpecError(msg)
     rep = progress_for(quiet)
     with progress.use(rep):
-        loaded, layout, fixed, _ = _start(model, fix, (), rep)
+        loaded, layout, fixed, _ = _start(model, fix, (), rep, names=[name])
+        from redist.infer import upper_limit  # after the name checks: imports pyhf
         layout.check(name)
         if values is not None:
             check_grid(layout, name, values, "--par")
@@ -447,14 +456,14 @@ def sample(
 ) -> None:
     """Bayesian posterior sampling of MODEL (modes and HPD intervals)."""
     from redist import progress
-    from redist.infer import FormFactorNormal
-    from redist.infer import sample as _sample
     from redist.report.tables import posterior_tables
 
     check_outputs(output, plot, inputs=_inputs(model))
     rep = progress_for(quiet)
     with progress.use(rep):
-        loaded, layout, fixed, inits = _start(model, fix, init, rep)
+        loaded, layout, fixed, inits = _start(model, fix, init, rep, names=names_in(priors))
+        from redist.infer import FormFactorNormal  # after the name checks: imports pyhf
+        from redist.infer import sample as _sample
         pri = _parse_priors(priors, layout)
         with rep.phase(f"sampling ({chains} chains x {n_burn + n_samples} steps)"):
             res = _sample(
@@ -519,14 +528,14 @@ def impacts(
     the TOP largest are refitted with θ fixed at its post-fit value ± its post-fit error.
     """
     from redist import progress
-    from redist.infer import fit as _fit
-    from redist.infer.impacts import impacts as _impacts
     from redist.report.kinds import IMPACTS
 
     check_outputs(output, plot, inputs=_inputs(model))
     rep = progress_for(quiet)
     with progress.use(rep):
-        loaded, layout, fixed, inits = _start(model, fix, init, rep)
+        loaded, layout, fixed, inits = _start(model, fix, init, rep, names=[poi])
+        from redist.infer import fit as _fit  # after the name checks: imports pyhf
+        from redist.infer.impacts import impacts as _impacts
         if layout.check(poi).size != 1:
             msg = f"--poi {poi}: a scalar parameter is needed"
             raise ModelSpecError(msg)

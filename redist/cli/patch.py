@@ -41,22 +41,53 @@ def _write(doc: object, output: str | None) -> None:
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("model_file", type=click.Path(exists=True, dir_okay=False))
-@click.option("--grid", "grids", multiple=True, required=True, metavar="NAME=LO:HI:N",
-              help="Theory-parameter grid; repeat for a Cartesian product.")
-@click.option("--hepdata", required=True, metavar="INSPIRE_ID",
-              help="INSPIRE id of the analysis' HEPData record, e.g. ins2947386 (pyhf's patchset "
-              "schema requires this reference).")
-@click.option("--ff-histosys", "ff_histosys", is_flag=True,
-              help="Carry the theory nuisances (form factors) as histosys modifiers.")
-@click.option("--signal", type=click.Choice(["replace", "add"]), default="replace", show_default=True,
-              help="Keep the signal samples in the background-only workspace (replace) or add them.")
+@click.option(
+    "--grid",
+    "grids",
+    multiple=True,
+    required=True,
+    metavar="NAME=LO:HI:N",
+    help="Theory-parameter grid; repeat for a Cartesian product.",
+)
+@click.option(
+    "--hepdata",
+    required=True,
+    metavar="INSPIRE_ID",
+    help="INSPIRE id of the analysis' HEPData record, e.g. ins2947386 (pyhf's patchset "
+    "schema requires this reference).",
+)
+@click.option(
+    "--ff-histosys",
+    "ff_histosys",
+    is_flag=True,
+    help="Carry the theory nuisances (form factors) as histosys modifiers.",
+)
+@click.option(
+    "--signal",
+    type=click.Choice(["replace", "add"]),
+    default="replace",
+    show_default=True,
+    help="Keep the signal samples in the background-only workspace (replace) or add them.",
+)
 @click.option("--description", default=None, help="Patchset description.")
-@click.option("-o", "--output", "output", default=None, type=click.Path(dir_okay=False), metavar="FILE",
-              help="Patchset file (default: stdout).")
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    default=None,
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="Patchset file (default: stdout).",
+)
 @click.option("--output-file", "output_file", default=None, hidden=True, help="Deprecated: -o/--output.")
-@click.option("--bkg-only", "bkg_only", default=None, type=click.Path(dir_okay=False), metavar="FILE",
-              help="Where to write the background-only workspace the patches apply to (pyhf patchset "
-              "apply needs it).")
+@click.option(
+    "--bkg-only",
+    "bkg_only",
+    default=None,
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="Where to write the background-only workspace the patches apply to (pyhf patchset apply needs it).",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No status lines on stderr.")
 def patchset(
     model_file: str,
@@ -75,7 +106,16 @@ def patchset(
     MODEL_FILE is a redist model file (``redist.save`` / ``redist build``) or - (stdin).
     The patches apply to the background-only workspace written with --bkg-only.
     """
-    from redist.cli._common import check_grid, deprecated, layout_of, load_input, parse_grid_spec, status
+    from redist.cli._common import (
+        check_grid,
+        deprecated,
+        layout_of,
+        load_input,
+        parse_grid_spec,
+        precheck_names,
+        read_input,
+        status,
+    )
     from redist.exceptions import ModelSpecError
     from redist.patchset import make_patchset
 
@@ -90,7 +130,9 @@ def patchset(
             msg = f"parameter {name!r} given twice in --grid"
             raise ModelSpecError(msg)
         grid[name] = values
-    loaded = load_input(model_file, allow_plain=False)
+    raw_doc = read_input(model_file)
+    precheck_names(raw_doc[1], list(grid))
+    loaded = load_input(model_file, allow_plain=False, read=raw_doc)
     layout = layout_of(loaded)
     for name, values in grid.items():
         check_grid(layout, name, values, "--grid")
@@ -111,8 +153,15 @@ def patchset(
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("config", type=click.Path(exists=True, dir_okay=False))
-@click.option("-o", "--output", "output", default=None, type=click.Path(dir_okay=False), metavar="FILE",
-              help="Model file to write.")
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    default=None,
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="Model file to write.",
+)
 @click.option("--output-file", "output_file", default=None, hidden=True, help="Deprecated: -o/--output.")
 def build(config: str, output: str | None, output_file: str | None) -> None:
     """Build a redist model file from a config (JSON or YAML; see docs/workspaces.md)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pyhf
@@ -236,3 +237,17 @@ def test_to_workspace_outside_the_bounds():
 
     with pytest.raises(ModelSpecError, match=r"cTL = 25 is outside its bounds \[0, 20\]"):
         toy_model().to_workspace({"cTL": 25.0})
+
+
+def test_names_read_from_the_document_equal_the_models(model_file, tmp_path):
+    """The early check (no pyhf) knows exactly the model's parameter names."""
+    from redist.cli._common import REDIST_MODIFIER_TYPE, quick_names
+    from redist.demo import belle2_model
+    from redist.modifier import MODIFIER_TYPE
+
+    assert REDIST_MODIFIER_TYPE == MODIFIER_TYPE
+    big = tmp_path / "belle2.json"
+    redist.save(big, belle2_model())
+    for path in (model_file, big):
+        doc = json.loads(Path(path).read_text())
+        assert sorted(quick_names(doc)) == sorted(redist.load(path).layout.names)
