@@ -9,6 +9,8 @@ theory B and returns a pyhf model whose parameters are those of theory B.
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -54,3 +56,20 @@ def __getattr__(name: str) -> Any:
         return value
     msg = f"module {__name__!r} has no attribute {name!r}"
     raise AttributeError(msg)
+
+
+class _Package(types.ModuleType):
+    """The package's module type: a lazy name that is also a submodule stays the function.
+
+    Importing the submodule ``redist.reinterpret`` makes the import system set the
+    package attribute ``reinterpret`` to the module; here it becomes the function
+    of the same name, as the eager ``from .reinterpret import reinterpret`` did.
+    """
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _LAZY and isinstance(value, types.ModuleType) and hasattr(value, name):
+            value = getattr(value, name)
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

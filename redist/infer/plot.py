@@ -230,9 +230,18 @@ def plot_profile(
         level = delta_level(cl, 1)
         lv.append(ax.axhline(level, color="0.45", ls=":", lw=1))
         texts.append(
+            # right of the axes, where the curve cannot cover it
             ax.text(
-                xr[1], level, f" {cl * 100:.4g} % CL", va="bottom", ha="right", fontsize="small", color="0.3"
-            )
+                1.01,
+                level,
+                f"{cl * 100:.4g} % CL",
+                transform=ax.get_yaxis_transform(),
+                va="center",
+                ha="left",
+                fontsize="small",
+                color="0.3",
+                clip_on=False,
+            )  # fmt: skip
         )
         c = CL_COLORS[min(k, len(CL_COLORS) - 1)]
         for j, (lo, hi) in enumerate(result.interval(cl)):
@@ -885,5 +894,5 @@ def plot_impacts(result: ImpactResult, *, ax: Axes | None = None, top: int | Non
     ax.tick_params(axis="y", which="minor", left=False, right=False)
     ax.set_ylim(-0.7, n - 0.3)
     ax.set_xlabel(rf"$\Delta${result.poi}")
-    ax.legend(loc="lower right", fontsize="x-small", frameon=True)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncols=3, fontsize="x-small", frameon=False)
     return ImpactArtists(up=bu, down=bd, labels=list(result.labels[:n]), estimate=est)
