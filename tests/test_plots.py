@@ -205,7 +205,7 @@ def test_corner_shades_hpd_regions(best):
     fig = Figure()
     axes = plot_corner(post, ["mu", "correlated_bkg_uncertainty"], fig=fig)
     diag = axes[0, 0]
-    assert [t.get_text() for t in diag.get_legend().get_texts()] == ["95 % HPD", "68.27 % HPD"]
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["68.27 % HPD", "95 % HPD"]
     # the shaded regions end exactly at the HPD interval ends; for a normal(1, 0.3): about 1 -+ 0.3
     from redist.infer.bayes import hpd_interval
 

@@ -232,3 +232,19 @@ def test_inspect_belle2(tmp_path):
     text = CliRunner().invoke(main, ["inspect", str(path)]).stdout
     assert "cVL" in text and "ff_BtoK_GKvD2018" in text and "78 parameters" in text and "228" in text
     assert np.isfinite(info["channels"][0]["expected"])
+
+
+def test_posterior_file_redraws_the_corner_plot(files, tmp_path):
+    """`sample -o` keeps the samples of the summarised parameters only; `plot` draws the corner from them."""
+    out = tmp_path / "post.json"
+    r = CliRunner().invoke(main, ["sample", str(files["model"]), "--prior", "cVL=uniform:0:20", "--prior",
+                                  "cTL=uniform:0:20", "--fix", "cSL=0", "--fix-groups", "--n-samples", "300",
+                                  "--n-burn", "100", "--chains", "2", "--thin", "2", "--backend", "numpy",
+                                  "-o", str(out), "-q"])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    doc = json.loads(out.read_text())
+    assert doc["kind"] == "posterior" and doc["labels"] == ["cVL", "cTL"]
+    assert np.asarray(doc["samples"]).shape == (2 * 300 // 2, 2)
+    assert "68 % HPD" in r.stdout
+    r = CliRunner().invoke(main, ["plot", str(out), "-o", str(tmp_path / "corner.png"), "-q"])
+    assert r.exit_code == 0, r.output

@@ -140,6 +140,7 @@ def fit(
     with progress.use(rep):
         loaded, _, fixed, inits = _start(model, fix, init, rep)
         from redist.infer import fit as _fit  # after the name checks: imports pyhf
+
         res = _fit(
             loaded.model, fixed=fixed, init=inits, fix_groups=fix_groups, backend=backend, data=loaded.data
         )
@@ -255,6 +256,7 @@ def scan(
     with progress.use(rep):
         loaded, layout, fixed, inits = _start(model, fix, init, rep, names=list(grids))
         from redist.infer import scan as _scan  # after the name checks: imports pyhf
+
         for name, values in grids.items():
             check_grid(layout, name, values, "--par")
             if name in fixed:
@@ -344,6 +346,7 @@ def limit(
     with progress.use(rep):
         loaded, layout, fixed, _ = _start(model, fix, (), rep, names=[name])
         from redist.infer import upper_limit  # after the name checks: imports pyhf
+
         layout.check(name)
         if values is not None:
             check_grid(layout, name, values, "--par")
@@ -408,6 +411,22 @@ def _parse_priors(items: tuple[str, ...], layout: Any) -> dict[str, Any]:
     return out
 
 
+def _summarised(res: Any) -> Any:
+    """The posterior with the samples of the summarised parameters only.
+
+    The file stays small, and ``redist plot``/``report`` draw the corner plot from them.
+    """
+    import dataclasses
+
+    keep = [k for k, i in enumerate(res.indices) if res.bestfit.layout.labels[i] in res.summary]
+    return dataclasses.replace(
+        res,
+        labels=[res.labels[k] for k in keep],
+        indices=[res.indices[k] for k in keep],
+        samples=res.samples[:, keep],
+    )
+
+
 @click.command()
 @_common
 @click.option(
@@ -464,6 +483,7 @@ def sample(
         loaded, layout, fixed, inits = _start(model, fix, init, rep, names=names_in(priors))
         from redist.infer import FormFactorNormal  # after the name checks: imports pyhf
         from redist.infer import sample as _sample
+
         pri = _parse_priors(priors, layout)
         with rep.phase(f"sampling ({chains} chains x {n_burn + n_samples} steps)"):
             res = _sample(
@@ -484,7 +504,7 @@ def sample(
             )
     ensure_finite(res.summary, "posterior")
     emit(
-        res.to_dict(),
+        _summarised(res).to_dict(with_samples=True),
         output=output,
         as_json=as_json,
         tables=posterior_tables(res),
@@ -536,6 +556,7 @@ def impacts(
         loaded, layout, fixed, inits = _start(model, fix, init, rep, names=[poi])
         from redist.infer import fit as _fit  # after the name checks: imports pyhf
         from redist.infer.impacts import impacts as _impacts
+
         if layout.check(poi).size != 1:
             msg = f"--poi {poi}: a scalar parameter is needed"
             raise ModelSpecError(msg)

@@ -426,6 +426,8 @@ def plot_corner(
     ends), 2D marginals with the 68 %/95 % highest-density regions filled.
     """
     from matplotlib.figure import Figure
+    from matplotlib.patches import Patch
+    from scipy.ndimage import gaussian_filter
 
     from .bayes import hpd_interval
 
@@ -461,10 +463,11 @@ def plot_corner(
                     )
                 a.set_yticks([])
                 a.set_ylim(bottom=0)
-                if i == 0:
-                    a.legend(fontsize="x-small", loc="upper right")
             else:
-                h, xe, ye = np.histogram2d(cols[j], cols[i], bins=bins)
+                # coarser bins and a one-bin Gaussian smoothing, so that the HPD regions of
+                # a few thousand samples are regions, not islands
+                h, xe, ye = np.histogram2d(cols[j], cols[i], bins=max(bins // 2, 10))
+                h = gaussian_filter(h, 1.0)
                 levels = _hpd_levels(h, cl_sorted)
                 xc, yc = 0.5 * (xe[1:] + xe[:-1]), 0.5 * (ye[1:] + ye[:-1])
                 top = float(h.max()) * 1.0001 + 1e-12
@@ -476,6 +479,11 @@ def plot_corner(
                 a.set_xlabel(names[j])
             if j == 0 and i > 0:
                 a.set_ylabel(names[i])
+    handles = [Patch(color=shades[cl], label=f"{cl * 100:.4g} % HPD") for cl in sorted(cls)]
+    if n > 1:
+        fig.legend(handles=handles, loc="upper right", bbox_to_anchor=(0.95, 0.95), frameon=False)
+    else:
+        axes[0, 0].legend(handles=handles, fontsize="x-small", loc="upper right")
     return axes
 
 
