@@ -75,7 +75,7 @@ def _e(text: Any) -> str:
     return html.escape(str(text), quote=True)
 
 
-def table_html(table: Table) -> str:
+def table_html(table: Table, *, title: bool = True) -> str:
     r"""One :class:`Table` as HTML (caption, summary list, table, notes).
 
     Examples
@@ -84,7 +84,7 @@ def table_html(table: Table) -> str:
     >>> '<td class="num">11.5</td>' in table_html(t)
     True
     """
-    out = [f"<h3>{_e(table.title)}</h3>"]
+    out = [f"<h3>{_e(table.title)}</h3>"] if title else []
     if table.summary:
         out.append('<dl class="summary">')
         out += [f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in table.summary]
@@ -154,7 +154,7 @@ def report_html(
         parts.append("</ul></nav>")
     for a, s in zip(anchors, sections):
         parts.append(f'<section id="{a}"><h2>{_e(s.title)}</h2>')
-        parts += [table_html(t) for t in s.tables]
+        parts += [table_html(t, title=t.title != s.title) for t in s.tables]
         for caption, png in s.figures:
             data = base64.b64encode(png).decode("ascii")
             parts.append(
