@@ -189,7 +189,7 @@ class Reweighting:
                 raise ModelSpecError(msg)
             if p in self.inits and not lo <= self.inits[p] <= hi:
                 v = self.inits[p]
-                msg = f"{where}: initial value {v:g} of {p!r} is outside its bounds [{lo:g}, {hi:g}]"  # noqa: E501
+                msg = f"{where}: initial value {v:g} of {p!r} is outside its bounds [{lo:g}, {hi:g}]"
                 raise ModelSpecError(msg)
         if len(set(self.parameters)) != len(self.parameters):
             msg = f"{where}: duplicate exposed parameters {list(self.parameters)}"

@@ -241,7 +241,7 @@ def plot_profile(
                 fontsize="small",
                 color="0.3",
                 clip_on=False,
-            )  # fmt: skip
+            )
         )
         c = CL_COLORS[min(k, len(CL_COLORS) - 1)]
         for j, (lo, hi) in enumerate(result.interval(cl)):
