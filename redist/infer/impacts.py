@@ -58,7 +58,7 @@ class ImpactResult:
     estimate : numpy.ndarray
         The covariance-based estimate cov(POI, θ)/σ_θ of the same parameters.
     all_labels : list of str
-        Every ranked candidate, by decreasing |estimate|.
+        Every ranked candidate, by decreasing ``|estimate|``.
     all_estimates : numpy.ndarray
         Their estimates.
     method : str

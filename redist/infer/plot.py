@@ -768,7 +768,7 @@ def plot_pulls(
 ) -> PullArtists:
     """Pulls (θ̂ − θ₀)/Δθ of the constrained parameters with their post-fit errors / Δθ.
 
-    ``top`` keeps the parameters with the largest |pull| (all with ``None``); ``names``
+    ``top`` keeps the parameters with the largest ``|pull|`` (all with ``None``); ``names``
     selects labels explicitly. Parameters are listed top to bottom in model order.
     """
     ax = _axes(ax)
@@ -817,7 +817,7 @@ def plot_correlation(
     names: Sequence[str] | None = None,
     max_parameters: int = 40,
 ) -> CorrelationArtists:
-    """Correlation matrix of the fit (cabinetry's pruning: parameters with some |ρ| ≥ ``threshold``).
+    """Correlation matrix of the fit (cabinetry's pruning: parameters with some ``|ρ| ≥ threshold``).
 
     Theory parameters and groups are always shown; the others only if correlated with
     another parameter above the threshold, at most ``max_parameters`` in all (the most

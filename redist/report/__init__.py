@@ -18,8 +18,7 @@ Examples
 
 from __future__ import annotations
 
-from .registry import ResultKind, kind_of, register
-from .registry import get as get_kind
+from .registry import ResultKind, get, kind_of, register
 from .tables import Table
 
 __all__ = ["ResultKind", "Table", "get_kind", "kind_of", "register"]
@@ -27,3 +26,8 @@ __all__ = ["ResultKind", "Table", "get_kind", "kind_of", "register"]
 
 def __dir__() -> list[str]:
     return list(__all__)
+
+
+def get_kind(name: str) -> ResultKind:
+    """The :class:`ResultKind` registered under a ``"kind"`` tag (:func:`redist.report.registry.get`)."""
+    return get(name)

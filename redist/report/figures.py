@@ -144,7 +144,7 @@ def pulls_figure(res: FitResult, top: int | None = 30) -> Figure:
 
 
 def correlation_figure(res: FitResult, threshold: float = 0.2, max_parameters: int = 40) -> Figure:
-    """Correlation matrix (theory parameters plus parameters with some |ρ| ≥ threshold)."""
+    """Correlation matrix (theory parameters plus parameters with some ``|ρ| ≥ threshold``)."""
     from ..infer.plot import plot_correlation, style
 
     with style():
