@@ -15,7 +15,7 @@ $(VENV)/bin/python:
 # the package as users get it (non-editable), with the fast jax path
 demo: $(VENV)/bin/python
 	$(PIP) install --quiet ".[jax]"
-	$(VENV)/bin/redist demo --output redist-demo
+	$(VENV)/bin/redist demo --output-dir redist-demo
 
 # the docs site: warnings are errors, tutorials executed (jupyter-cache in docs/_build/.jupyter_cache)
 SPHINX = @t0=$$(date +%s) && $(VENV)/bin/sphinx-build -q -b html -W --keep-going docs docs/_build/html \

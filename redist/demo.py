@@ -26,6 +26,7 @@ from .density import JointDensity
 from .infer.mle import FitResult
 from .layout import ParameterKind
 from .modifier import Reweighting
+from .progress import Progress
 from .reinterpret import ReinterpretedModel, reinterpret
 from .theory import get_theory
 from .weights import normalised_rows
@@ -158,7 +159,14 @@ def sentinel_split_workspace(prune_form_factors: bool = False) -> Any:
     return pyhf.Workspace(spec)
 
 
-def run(output: str | Path = "redist-demo", *, plots: bool = True, reference: bool = True) -> dict[str, Any]:
+def run(
+    output: str | Path = "redist-demo",
+    *,
+    plots: bool = True,
+    reference: bool = True,
+    results_file: str | Path | None = None,
+    progress: Progress | bool | None = None,
+) -> dict[str, Any]:
     """Fit the Belle II WET reinterpretation and write ``results.json`` and figures.
 
     Parameters
@@ -169,6 +177,10 @@ def run(output: str | Path = "redist-demo", *, plots: bool = True, reference: bo
         Write figures.
     reference : bool
         Also run the cVL-only consistency fit.
+    results_file : str or Path, optional
+        Where to write the results (default: ``output/results.json``).
+    progress : Progress or bool, optional
+        Reporter of the phases (see :mod:`redist.progress`).
 
     Returns
     -------
@@ -177,15 +189,22 @@ def run(output: str | Path = "redist-demo", *, plots: bool = True, reference: bo
         (``redist demo`` prints the table).
     """
     from .infer import fit
+    from .io.atomic import atomic_write_text
+    from .progress import resolve
 
+    rep = resolve(progress)
     out = Path(output)
     out.mkdir(parents=True, exist_ok=True)
-    rm = belle2_model()
+    with rep.phase("build the Belle II model"):
+        rm = belle2_model()
     reference_point = rm.reweightings["wet"].theory.reference_point()
     sm_point = {p: reference_point[p] for p in BELLE2_PARAMETERS}
-    best = fit(rm, init={"cVL": 12.0, "cSL": 1.0, "cTL": 6.0})
-    sm = fit(rm, fixed=sm_point)
+    with rep.phase("best fit"):
+        best = fit(rm, init={"cVL": 12.0, "cSL": 1.0, "cTL": 6.0}, progress=rep)
+    with rep.phase("fit at the SM point"):
+        sm = fit(rm, fixed=sm_point, progress=rep)
     results: dict[str, Any] = {
+        "kind": "demo",
         "model": "Belle II B+->K+nunu (PRD 109, 112006), WET, BSZ2015 GKvD2018",
         "conventions": f"EOS: full Wilson coefficients, SM cVL = {sm_point['cVL']!r}, alpha_e = 1/133",
         "sm_point": sm_point,
@@ -194,15 +213,18 @@ def run(output: str | Path = "redist-demo", *, plots: bool = True, reference: bo
         "minus_two_delta_lnL_vs_SM": sm.twice_nll - best.twice_nll,
     }
     if reference:
-        only = belle2_model(parameters=("cVL",), nuisance_groups=False)
-        cvl = fit(only, init={"cVL": 12.0})
+        with rep.phase("cVL-only consistency fit"):
+            only = belle2_model(parameters=("cVL",), nuisance_groups=False)
+            cvl = fit(only, init={"cVL": 12.0}, progress=rep)
         results["cVL_only_fit"] = _summary(cvl)
         results["cVL_only_mu_equivalent"] = (cvl.values["cVL"] / sm_point["cVL"]) ** 2
-    (out / "results.json").write_text(json.dumps(results, indent=1, allow_nan=False), encoding="utf-8")
     if plots:
         from .demo_plots import write_demo_plots
 
-        results["figures"] = write_demo_plots(rm, best, out)
+        with rep.phase("figures"):
+            results["figures"] = write_demo_plots(rm, best, out)
+    target = Path(results_file) if results_file is not None else out / "results.json"
+    atomic_write_text(target, json.dumps(results, indent=1, allow_nan=False) + "\n")
     return results
 
 

@@ -543,6 +543,10 @@ class ParameterLayout:
             )
         else:
             close = difflib.get_close_matches(name, valid, n=1)
+            if not close:  # case slips ('cvl' for 'cVL') score low in difflib: compare case-folded too
+                folded = {v.casefold(): v for v in valid}
+                hit = difflib.get_close_matches(name.casefold(), list(folded), n=1)
+                close = [folded[hit[0]]] if hit else []
             if close:
                 hint = f" (did you mean {close[0]!r}?)"
         msg = f"model has no {what} {name!r}{hint}; valid: {', '.join(valid) or '(none)'}"

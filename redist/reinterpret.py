@@ -168,6 +168,13 @@ class ReinterpretedModel:
         nuisances (held at their central values). See :func:`redist.workspace.plain_spec`.
         The result validates against pyhf's schema.
         """
+        layout = self.layout
+        for name, value in (point or {}).items():
+            if name in layout and layout.check(name).size == 1:
+                lo, hi = layout.bounds[layout.index(name)]
+                if not lo <= float(value) <= hi:
+                    msg = f"to_workspace: {name} = {float(value):g} is outside its bounds [{lo:g}, {hi:g}]"
+                    raise ModelSpecError(msg)
         spec = plain_spec(self.spec, self.factors(point), drop_type=MODIFIER_TYPE)
         return pyhf.Workspace(spec)
 

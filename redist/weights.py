@@ -17,6 +17,7 @@ Pure numpy (or ``jax.numpy`` through ``xp``); nothing here knows pyhf.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -181,6 +182,14 @@ class Reweighting:
         for p in self.values:
             if p in self.parameters:
                 msg = f"{where}: parameter {p!r} is both exposed and fixed"
+                raise ModelSpecError(msg)
+        for p, (lo, hi) in self.bounds.items():
+            if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+                msg = f"{where}: bounds of {p!r} must be finite with low < high, got [{lo:g}, {hi:g}]"
+                raise ModelSpecError(msg)
+            if p in self.inits and not lo <= self.inits[p] <= hi:
+                v = self.inits[p]
+                msg = f"{where}: initial value {v:g} of {p!r} is outside its bounds [{lo:g}, {hi:g}]"
                 raise ModelSpecError(msg)
         if len(set(self.parameters)) != len(self.parameters):
             msg = f"{where}: duplicate exposed parameters {list(self.parameters)}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from click.testing import CliRunner
@@ -15,10 +16,10 @@ def test_demo_writes_results_and_figures(tmp_path):
     from redist.cli import main
 
     out = tmp_path / "demo"
-    result = CliRunner().invoke(main, ["demo", "--output", str(out)])
+    result = CliRunner().invoke(main, ["demo", "--output-dir", str(out)])
     assert result.exit_code == 0, result.output
-    assert "cVL" in result.output
-    assert "SM cVL = 6.613)" in result.output  # the table is printed by the CLI from the results
+    assert "cVL" in result.stdout and "best fit" in result.stdout
+    assert re.search(r"\ncVL +6\.613 ", result.stdout)  # the table (SM column) is printed from the results
     res = json.loads((out / "results.json").read_text())
     assert res["sm_point"] == {k: v for k, v in get_theory("wet").reference_point().items()
                                if k in ("cVL", "cSL", "cTL")}  # fmt: skip
@@ -34,5 +35,11 @@ def test_demo_writes_results_and_figures(tmp_path):
     assert res["cVL_only_mu_equivalent"] == pytest.approx(4.6, abs=0.05)
     assert res["minus_two_delta_lnL_vs_SM"] > 0
     # the figures' content is tested in test_demo_plots.py; here: they were written as PNGs
-    for name in ("weights_q2.png", "templates_A.png", "templates_B.png", "templates_sgn1.png"):
+    for name in ("weights_q2.png", "templates_A.png", "templates_B.png", "templates_sgn1.png", "pulls.png",
+                 "correlation.png"):  # fmt: skip
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert res["kind"] == "demo" and "pulls.png" in res["figures"]
+    # the demo's HTML report: its table and every figure, embedded
+    page = (out / "report.html").read_text()
+    assert "Belle II B+ -&gt; K+ nu nu, reinterpreted in WET" in page
+    assert page.count("data:image/png;base64,") == len(res["figures"])

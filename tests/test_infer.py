@@ -297,7 +297,7 @@ def test_plots_show_the_results(toy, numpy_best):
     assert np.allclose(r2, delta_level(0.6827, 2), rtol=0.05)
 
     t = plot_templates(toy, "SR", pars=best.bestfit, ax=axes[2])
-    assert [p.get_label() for p in t.stacks] == ["bkg", "signal"] and axes[2].get_title() == "SR"
+    assert [p.get_label() for p in t.stacks] == ["bkg", "signal"] and axes[2].get_title(loc="left") == "SR"
     total = np.asarray(toy.model.expected_actualdata(best.bestfit))
     np.testing.assert_allclose(t.stacks[-1].get_data().values, total, rtol=1e-12)
     np.testing.assert_array_equal(t.data.lines[0].get_ydata(), [75.0, 80.0, 70.0, 55.0])
@@ -326,40 +326,41 @@ def test_plots_show_the_results(toy, numpy_best):
 
 # -- CLI -------------------------------------------------------------------------------------
 def test_cli_fit_scan_limit_sample(toy, tmp_path):
+    """The commands' JSON (--json, -o) holds the same numbers as the library; tables otherwise."""
     import redist
-    from redist.cli.infer import fit as fit_cmd
-    from redist.cli.infer import limit as limit_cmd
-    from redist.cli.infer import sample as sample_cmd
-    from redist.cli.infer import scan as scan_cmd
+    from redist.cli import main
 
     path = tmp_path / "toy.json"
     redist.save(path, toy)
     runner = CliRunner()
-    r = runner.invoke(fit_cmd, [str(path), "--fix", "cSL=0", "--fix", "cTL=0", "--backend", "numpy"])
+    r = runner.invoke(main, ["fit", str(path), "--fix", "cSL=0", "--fix", "cTL=0", "--backend", "numpy",
+                             "--json", "-q"])  # fmt: skip
     assert r.exit_code == 0, r.output
-    doc = json.loads(r.output)
+    doc = json.loads(r.stdout)
     ref = fit(toy, fixed={"cSL": 0.0, "cTL": 0.0})
+    assert doc["kind"] == "fit" and "covariance" not in doc  # covariances only in files
     assert doc["values"]["cVL"] == pytest.approx(ref.values["cVL"], rel=1e-3)
     png = tmp_path / "scan.png"
     out = tmp_path / "scan.json"
-    r = runner.invoke(scan_cmd, [str(path), "--par", "cVL:4:16:7", "--fix", "cSL=0", "--fix",
-                                 "cTL=0", "--backend", "numpy", "--plot", str(png), "-o", str(out),
-                                 "--no-progress"])
+    r = runner.invoke(main, ["scan", str(path), "--par", "cVL=4:16:7", "--fix", "cSL=0", "--fix",
+                             "cTL=0", "--backend", "numpy", "--plot", str(png), "-o", str(out), "-q"])  # fmt: skip
     assert r.exit_code == 0, r.output
+    assert "Profile-likelihood scan" in r.stdout and "68.27 % CL" in r.stdout
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"  # content: test_plots_show_the_results
     doc = json.loads(out.read_text())
+    assert doc["kind"] == "scan" and doc["provenance"]["inputs"][str(path)]["sha256"]
     assert len(doc["twice_nll"]) == 7 and doc["intervals"]["0.6827"]
-    r = runner.invoke(limit_cmd, [str(path), "--par", "cTL", "--scan", "1:20:5", "--fix", "cSL=0",
-                                  "--fix", "cVL=init", "--fix-groups"])
+    r = runner.invoke(main, ["limit", str(path), "--par", "cTL=1:20:5", "--fix", "cSL=0",
+                             "--fix", "cVL=init", "--fix-groups", "--json", "-q"])  # fmt: skip
     assert r.exit_code == 0, r.output
-    assert json.loads(r.output)["observed"] > 0
-    r = runner.invoke(sample_cmd, [str(path), "--prior", "cVL=uniform:0:20", "--fix", "cSL=0",
-                                   "--fix", "cTL=0", "--fix-groups", "--n-samples", "200",
-                                   "--n-burn", "100", "--chains", "2", "--backend", "numpy"])
+    assert json.loads(r.stdout)["observed"] > 0
+    r = runner.invoke(main, ["sample", str(path), "--prior", "cVL=uniform:0:20", "--fix", "cSL=0",
+                             "--fix", "cTL=0", "--fix-groups", "--n-samples", "200",
+                             "--n-burn", "100", "--chains", "2", "--backend", "numpy", "--json", "-q"])  # fmt: skip
     assert r.exit_code == 0, r.output
-    assert "hpd95" in json.loads(r.output)["summary"]["cVL"]
-    r = runner.invoke(scan_cmd, [str(path), "--par", "cVL"])
-    assert r.exit_code != 0 and "NAME:LOW:HIGH:POINTS" in str(r.exception)
+    assert "hpd95" in json.loads(r.stdout)["summary"]["cVL"]
+    r = runner.invoke(main, ["scan", str(path), "--par", "cVL"])
+    assert r.exit_code == 2 and "NAME=LO:HI:N" in r.output
 
 
 def test_posterior_emcee_gaussian_limit():

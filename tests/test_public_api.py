@@ -43,6 +43,9 @@ PINNED = {
                       "TheoryLike", "available_theories", "find_theories", "get_theory", "register_theory",
                       "theory_from_spec", "theory_processes", "theory_settings"],
     "redist.reinterpret": ["ReinterpretedModel", "reinterpret"],
+    "redist.progress": ["SILENT", "Bar", "Progress", "StreamProgress", "current", "resolve", "use"],
+    "redist.report": ["ResultKind", "Table", "get_kind", "kind_of", "register"],
+    "redist.report.registry": ["BUILTIN", "ResultKind", "get", "kind_of", "kinds", "register"],
     "redist.demo": ["BELLE2_PRUNE", "belle2_data", "belle2_model", "run", "sentinel_split_workspace"],
     "redist.infer": ["FitResult", "FormFactorNormal", "JaxUnavailableWarning", "LimitResult", "Normal",
                      "PosteriorResult", "ScanResult", "Uniform", "combine", "delta_level", "fit", "objective",
@@ -112,3 +115,20 @@ def test_doctests(module):
     for t in tests:
         runner.run(t, out=out.write)
     assert runner.failures == 0, out.getvalue()
+
+
+def test_lazy_package_imports_nothing_heavy_and_keeps_the_functions():
+    """`import redist.cli` does not import pyhf (fast CLI errors); names that are also
+    submodules (`reinterpret`) stay the functions after the submodule is imported."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, redist, redist.cli, redist.cli._common, redist.io.reader\n"
+        "assert 'pyhf' not in sys.modules and 'scipy' not in sys.modules, sorted(sys.modules)[:5]\n"
+        "import redist.reinterpret, redist.io.model\n"
+        "assert callable(redist.reinterpret) and redist.reinterpret.__module__ == 'redist.reinterpret'\n"
+        "assert redist.load is redist.io.load is redist.io.model.load\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=120)
+    assert proc.returncode == 0, proc.stderr

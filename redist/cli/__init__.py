@@ -46,6 +46,11 @@ _GROUPS = {
     "scan": ("redist.cli.infer", "scan"),
     "limit": ("redist.cli.infer", "limit"),
     "sample": ("redist.cli.infer", "sample"),
+    "impacts": ("redist.cli.infer", "impacts"),
+    "inspect": ("redist.cli.results", "inspect"),
+    "show": ("redist.cli.results", "show"),
+    "plot": ("redist.cli.results", "plot"),
+    "report": ("redist.cli.results", "report"),
     "patchset": ("redist.cli.patch", "patchset"),
     "build": ("redist.cli.patch", "build"),
 }

@@ -2,42 +2,81 @@
 
 from __future__ import annotations
 
+import json
 import time
-from typing import Any
+from pathlib import Path
 
 import click
+
+from redist.cli import check_outputs
+from redist.cli._common import deprecated, print_tables, progress_for, status
 
 __all__ = ["demo"]
 
 
-def _print_table(results: dict[str, Any]) -> None:
-    """The demo's summary table (from the results that :func:`redist.demo.run` returns)."""
-    best = results["best_fit"]
-    sm_cvl = results["sm_point"]["cVL"]
-    click.echo(f"Belle II B+ -> K+ nu nu, reinterpreted in WET (EOS conventions, SM cVL = {sm_cvl:.3f})")
-    click.echo(f"{'parameter':<12}{'best fit':>12}{'error':>10}")
-    for p in results["sm_point"]:
-        note = "   at its bound, flat direction (see results.json)" if p in best.get("at_limit", []) else ""
-        err = "" if note else f"{best['errors'][p]:>10.3f}"
-        click.echo(f"{p:<12}{best['values'][p]:>12.3f}{err}{note}")
-    click.echo(f"-2 ln L (best fit)        = {best['twice_nll']:.4f}  (converged: {best['converged']})")
-    click.echo(f"-2 Delta ln L (SM - best) = {results['minus_two_delta_lnL_vs_SM']:.3f}")
-    if "cVL_only_mu_equivalent" in results:
-        click.echo(
-            "cVL-only fit, form factors fixed: (cVL/cVL_SM)^2 = "
-            f"{results['cVL_only_mu_equivalent']:.3f}  (published mu_hat = 4.6 +- 1.3; "
-            "see docs/belle2.md for the residual)"
-        )
-
-
 @click.command()
-@click.option("--output", "-o", default="redist-demo", show_default=True, help="Output directory.")
+@click.option(
+    "--output-dir",
+    "output_dir",
+    default=None,
+    metavar="DIR",
+    type=click.Path(file_okay=False),
+    help="Directory for results.json, the figures and report.html  [default: redist-demo]",
+)
+@click.option(
+    "--output",
+    "-o",
+    default=None,
+    metavar="FILE",
+    type=click.Path(),
+    help="The results JSON file  [default: DIR/results.json]",
+)
 @click.option("--no-plots", is_flag=True, help="Skip the figures.")
-def demo(output: str, no_plots: bool) -> None:
-    """Fit the published Belle II likelihood in WET and write results.json and figures."""
+@click.option("--no-report", is_flag=True, help="Skip the HTML report (DIR/report.html).")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the results as JSON on stdout instead of the table."
+)
+@click.option("--quiet", "-q", is_flag=True, help="No status lines or progress on stderr.")
+def demo(
+    output_dir: str | None, output: str | None, no_plots: bool, no_report: bool, as_json: bool, quiet: bool
+) -> None:
+    """Fit the published Belle II likelihood in WET; write results.json, figures and report.html."""
+    from redist import progress
     from redist.demo import run
+    from redist.report.tables import demo_tables
 
+    if output is not None and not output.endswith(".json") and output_dir is None:
+        # redist < 0.2: `demo --output DIR` named the directory
+        deprecated("redist demo --output DIR", "--output-dir DIR")
+        output_dir, output = output, None
+    out = Path(output_dir or "redist-demo")
+    results_file = Path(output) if output else out / "results.json"
+    report = out / "report.html"
+    out.mkdir(parents=True, exist_ok=True)
+    check_outputs(results_file, None if no_report else report)
+    rep = progress_for(quiet)
     t0 = time.perf_counter()
-    results = run(output, plots=not no_plots)
-    _print_table(results)
-    click.echo(f"wrote {output}/results.json ({time.perf_counter() - t0:.1f} s)")
+    with progress.use(rep):
+        results = run(out, plots=not no_plots, results_file=results_file, progress=rep)
+    if as_json:
+        click.echo(json.dumps(results, indent=1, allow_nan=False))
+    else:
+        print_tables(demo_tables(results))
+    status(f"wrote {results_file} ({time.perf_counter() - t0:.1f} s)", quiet)
+    if not no_report:
+        from redist.cli.infer import _command_line
+        from redist.cli.results import _extra_figures, write_report
+        from redist.report.provenance import provenance
+
+        src = str(results_file)
+        extra = {src: _extra_figures({"figures": results.get("figures", [])}, str(out / "results.json"))}
+        prov = provenance(_command_line())
+        write_report(
+            [(src, results)],
+            str(report),
+            title="redist demo: Belle II B+ -> K+ nu nu in WET",
+            provenance=prov,
+            rep=rep,
+            extra=extra,
+        )
+        status(f"wrote {report}", quiet)

@@ -1,112 +1,180 @@
-"""``redist fit | scan | limit | sample``: inference on a redist model file.
+"""``redist fit | scan | limit | sample | impacts``: inference on a model.
 
-``MODEL.json`` is a file written by :func:`redist.save`. Results are JSON, written
-to stdout or ``--output``; ``--plot FILE`` also writes a figure (matplotlib, Agg).
+``MODEL`` is a redist model file (:func:`redist.save`, ``redist build``), a plain
+pyhf workspace, or ``-`` for standard input. Every command prints a summary table
+on stdout; ``-o FILE`` writes the full result (JSON with provenance; ``redist show``,
+``redist plot`` and ``redist report`` read it back), ``--json`` prints it on stdout
+instead of the table (covariance matrices only go to files). Status lines and
+progress bars go to stderr (``--quiet`` turns them off).
+
 Parameter assignments are ``NAME=VALUE`` (``VALUE``: a number, a comma-separated
-list for vector parameters, or ``init`` for the model's initial value).
+list for vector parameters, or ``init`` for the model's initial value); grids are
+``NAME=LO:HI:N`` or ``NAME=V1,V2,...``. Every name and value is checked against the
+model before anything is compiled.
 """
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import click
 
 from redist.cli import check_outputs, ensure_finite
-from redist.io.atomic import atomic_write_text
+from redist.cli._common import (
+    check_grid,
+    deprecated,
+    emit,
+    layout_of,
+    load_input,
+    names_in,
+    output_options,
+    parse_assignments,
+    parse_grid_spec,
+    precheck_names,
+    progress_for,
+    read_input,
+)
+from redist.exceptions import ModelSpecError
 
-__all__ = ["fit", "limit", "sample", "scan"]
-
-
-def _parse_values(items: tuple[str, ...], what: str) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for item in items:
-        name, sep, value = item.partition("=")
-        if not sep or not name:
-            msg = f"{what} {item!r} must look like NAME=VALUE"
-            raise click.BadParameter(msg)
-        if value in ("init", ""):
-            out[name] = None
-            continue
-        try:
-            vals = [float(v) for v in value.split(",")]
-        except ValueError as err:
-            msg = f"{what} {item!r}: VALUE must be a number, a comma-separated list or 'init'"
-            raise click.BadParameter(msg) from err
-        out[name] = vals[0] if len(vals) == 1 else vals
-    return out
+__all__ = ["fit", "impacts", "limit", "sample", "scan"]
 
 
-def _emit(doc: str, output: str | None) -> None:
-    if output:
-        atomic_write_text(output, doc + "\n")
-        click.echo(f"wrote {output}", err=True)
-    else:
-        click.echo(doc)
+def _command_line() -> list[str]:
+    ctx = click.get_current_context()
+    argv0 = sys.argv[0] if sys.argv else ""
+    if argv0.endswith("redist"):
+        return ["redist", *sys.argv[1:]]
+    return [*ctx.command_path.split(), "..."]
 
 
-def _load(path: str) -> Any:
-    from redist import load
+def _provenance(model: str, raw: bytes) -> dict[str, Any]:
+    from redist.report.provenance import provenance
 
-    return load(path)
-
-
-def _figure() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    return plt
+    return provenance(_command_line(), {model: raw})
 
 
-def _common(f: Any) -> Any:
-    f = click.option("--output", "-o", type=click.Path(dir_okay=False), help="JSON output file.")(f)
-    f = click.option("--backend", type=click.Choice(["auto", "jax", "numpy"]), default="auto",
-                     show_default=True, help="Likelihood backend.")(f)
-    f = click.option("--fix-groups", is_flag=True,
-                     help="Fix the theory nuisance groups (form factors) at their central values.")(f)
-    f = click.option("--fix", "fix", multiple=True, metavar="NAME=VALUE",
-                     help="Fix a parameter (VALUE 'init' keeps its initial value).")(f)
-    f = click.option("--init", "init", multiple=True, metavar="NAME=VALUE",
-                     help="Starting value of a parameter.")(f)
-    return click.argument("model", type=click.Path(exists=True, dir_okay=False))(f)
+def _common(f: Callable[..., Any]) -> Callable[..., Any]:
+    f = output_options(f)
+    f = click.option(
+        "--backend",
+        type=click.Choice(["auto", "jax", "numpy"]),
+        default="auto",
+        show_default=True,
+        help="Likelihood backend.",
+    )(f)
+    f = click.option(
+        "--fix-groups",
+        is_flag=True,
+        help="Fix the theory nuisance groups (form factors) at their central values.",
+    )(f)
+    f = click.option(
+        "--fix",
+        "fix",
+        multiple=True,
+        metavar="NAME=VALUE",
+        help="Fix a parameter (VALUE 'init' keeps its initial value).",
+    )(f)
+    f = click.option(
+        "--init", "init", multiple=True, metavar="NAME=VALUE", help="Starting value of a parameter."
+    )(f)
+    return click.argument("model", type=click.Path(dir_okay=False, allow_dash=True))(f)
+
+
+def _inputs(model: str) -> list[str]:
+    return [] if model == "-" else [model]
+
+
+def _start(
+    model: str, fix: tuple[str, ...], init: tuple[str, ...], rep: Any, names: Sequence[str] = ()
+) -> tuple[Any, Any, dict[str, Any], dict[str, Any]]:
+    """Load the model and check --fix/--init against it (before any compilation).
+
+    ``names`` (and those of --fix/--init) are first checked against the model document
+    itself, before pyhf is even imported: a misspelt name fails in about a second.
+    """
+    raw_doc = read_input(model)
+    precheck_names(raw_doc[1], [*names_in(fix), *names_in(init), *names])
+    with rep.phase("load model"):
+        loaded = load_input(model, read=raw_doc)
+    layout = layout_of(loaded)
+    fixed = parse_assignments(fix, "--fix", layout)
+    inits = parse_assignments(init, "--init", layout)
+    return loaded, layout, fixed, inits
+
+
+def _save_figure(fig: Any, path: str) -> None:
+    from redist.report.figures import save_figure
+
+    save_figure(fig, path)
 
 
 @click.command()
 @_common
-@click.option("--plot", type=click.Path(dir_okay=False),
-              help="Write pre/post-fit templates of every channel to this image.")
-def fit(model: str, fix: tuple[str, ...], init: tuple[str, ...], fix_groups: bool, backend: str,
-        output: str | None, plot: str | None) -> None:
-    """Maximum-likelihood fit of MODEL.json."""
-    from redist.infer import fit as _fit
+@click.option("--all", "all_parameters", is_flag=True, help="List every parameter in the table.")
+@click.option(
+    "--plot",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="Write post-fit templates of every channel (data, uncertainty band, ratio) to FILE.",
+)
+def fit(
+    model: str,
+    fix: tuple[str, ...],
+    init: tuple[str, ...],
+    fix_groups: bool,
+    backend: str,
+    output: str | None,
+    as_json: bool,
+    quiet: bool,
+    all_parameters: bool,
+    plot: str | None,
+) -> None:
+    """Maximum-likelihood fit of MODEL."""
+    from redist import progress
+    from redist.report.tables import fit_tables
 
-    check_outputs(output, plot, inputs=[model])
-    rm = _load(model)
-    res = _fit(rm, fixed=_parse_values(fix, "--fix"), init=_parse_values(init, "--init"),
-               fix_groups=fix_groups, backend=backend)
-    ensure_finite(res, "fit result")
-    _emit(res.to_json(indent=1), output)
+    check_outputs(output, plot, inputs=_inputs(model))
+    rep = progress_for(quiet)
+    with progress.use(rep):
+        loaded, _, fixed, inits = _start(model, fix, init, rep)
+        from redist.infer import fit as _fit  # after the name checks: imports pyhf
+
+        res = _fit(
+            loaded.model, fixed=fixed, init=inits, fix_groups=fix_groups, backend=backend, data=loaded.data
+        )
+    ensure_finite(
+        {
+            "values": res.values,
+            "errors": res.errors,
+            "twice_nll": res.twice_nll,
+            "covariance": res.covariance,
+        },
+        "fit result",
+    )
+    emit(
+        res.to_dict(),
+        output=output,
+        as_json=as_json,
+        tables=fit_tables(res, all_parameters=all_parameters),
+        provenance=_provenance(model, loaded.raw),
+        quiet=quiet,
+    )
     if plot:
-        from redist.infer.plot import plot_templates
+        from redist.report.figures import templates_figure
 
-        plt = _figure()
-        chans = rm.model.config.channels
-        fig, axes = plt.subplots(2, len(chans), figsize=(4 * len(chans), 6), squeeze=False)
-        for k, ch in enumerate(chans):
-            short = ch if len(ch) <= 24 else "…" + ch[-23:]
-            plot_templates(rm, ch, ax=axes[0, k], title=f"{short}\npre-fit")
-            plot_templates(rm, ch, pars=res.bestfit, ax=axes[1, k], title=f"{short}\npost-fit")
-        axes[0, 0].legend(fontsize=6)
-        fig.tight_layout()
-        fig.savefig(plot, dpi=120)
-        plt.close(fig)
+        with rep.phase("templates figure"):
+            _save_figure(templates_figure(loaded.model, pars=res, title="post-fit"), plot)
 
 
-def _dask_option(f: Any) -> Any:
+def _dask_option(f: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
-        "--dask", "dask_address", is_flag=False, flag_value="local", default=None,
+        "--dask",
+        "dask_address",
+        is_flag=False,
+        flag_value="local",
+        default=None,
         metavar="[SCHEDULER_ADDRESS]",
         help="Run on Dask: a scheduler address, or a local cluster when given without value.",
     )(f)
@@ -120,137 +188,392 @@ def _dask_arg(address: str | None) -> Any:
 
 @click.command()
 @_common
-@click.option("--par", "pars", multiple=True, required=True, metavar="NAME:LOW:HIGH:POINTS",
-              help="Scanned parameter and grid (give one or two).")
-@click.option("--plot", type=click.Path(dir_okay=False), help="Write the profile/contour figure.")
-@click.option("--sm", "sm", default=None, metavar="X,Y",
-              help="Point to mark on a 2D contour (e.g. the SM).")
+@click.option(
+    "--par",
+    "pars",
+    multiple=True,
+    required=True,
+    metavar="NAME=LO:HI:N",
+    help="Scanned parameter and grid (give one or two); also NAME=V1,V2,...",
+)
+@click.option(
+    "--plot",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="Write the profile (1D) or contour (2D) figure to FILE.",
+)
+@click.option(
+    "--sm",
+    "sm",
+    default=None,
+    metavar="X,Y",
+    help="Reference point marked on a 2D contour (default: the theory's, e.g. the SM).",
+)
 @_dask_option
-@click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
-def scan(model: str, fix: tuple[str, ...], init: tuple[str, ...], fix_groups: bool, backend: str,
-         output: str | None, pars: tuple[str, ...], plot: str | None, sm: str | None,
-         dask_address: str | None, no_progress: bool) -> None:
-    """Profile-likelihood scan of one or two parameters of MODEL.json."""
-    from redist.infer import scan as _scan
+@click.option("--no-progress", is_flag=True, hidden=True, help="Deprecated: --quiet.")
+def scan(
+    model: str,
+    fix: tuple[str, ...],
+    init: tuple[str, ...],
+    fix_groups: bool,
+    backend: str,
+    output: str | None,
+    as_json: bool,
+    quiet: bool,
+    pars: tuple[str, ...],
+    plot: str | None,
+    sm: str | None,
+    dask_address: str | None,
+    no_progress: bool,
+) -> None:
+    """Profile-likelihood scan of one or two parameters of MODEL."""
+    from redist import progress
+    from redist.report.tables import scan_tables
 
-    check_outputs(output, plot, inputs=[model])
-    rm = _load(model)
-    res = _scan(rm, list(pars), fixed=_parse_values(fix, "--fix"), init=_parse_values(init, "--init"),
-                fix_groups=fix_groups, backend=backend, dask=_dask_arg(dask_address),
-                progress=not no_progress)
-    ensure_finite(res, "scan result")
-    _emit(res.to_json(indent=1), output)
+    check_outputs(output, plot, inputs=_inputs(model))
+    if no_progress:
+        deprecated("--no-progress", "--quiet")
+        quiet = True
+    grids: dict[Any, Any] = {}
+    for p in pars:
+        name, values = parse_grid_spec(p, "--par")
+        if name in grids:
+            msg = f"--par {name!r} is given twice"
+            raise ModelSpecError(msg)
+        grids[name] = values
+    if not 1 <= len(grids) <= 2:
+        msg = f"scan one or two parameters, got {len(grids)}"
+        raise ModelSpecError(msg)
+    point = None
+    if sm is not None:
+        from redist.cli._common import _number
+
+        point = [_number(v, "--sm") for v in sm.split(",")]
+        if len(point) != 2:
+            msg = f"--sm expects X,Y, got {sm!r}"
+            raise ModelSpecError(msg)
+    rep = progress_for(quiet)
+    with progress.use(rep):
+        loaded, layout, fixed, inits = _start(model, fix, init, rep, names=list(grids))
+        from redist.infer import scan as _scan  # after the name checks: imports pyhf
+
+        for name, values in grids.items():
+            check_grid(layout, name, values, "--par")
+            if name in fixed:
+                msg = f"--par {name}: the scanned parameter is also given in --fix"
+                raise ModelSpecError(msg)
+        res = _scan(
+            loaded.model,
+            grids,
+            fixed=fixed,
+            init=inits,
+            fix_groups=fix_groups,
+            backend=backend,
+            data=loaded.data,
+            dask=_dask_arg(dask_address),
+        )
+    ensure_finite(res.twice_nll[res.converged], "scan result")
+    emit(
+        res.to_dict(),
+        output=output,
+        as_json=as_json,
+        tables=scan_tables(res),
+        provenance=_provenance(model, loaded.raw),
+        quiet=quiet,
+    )
     if plot:
-        from redist.infer.plot import plot_contour, plot_profile
+        from redist.report.figures import contour_figure, profile_figure, scan_figure
 
-        plt = _figure()
-        fig, ax = plt.subplots(figsize=(5, 4))
         if len(res.parameters) == 1:
-            plot_profile(res, ax=ax)
+            fig = profile_figure(res)
         else:
-            point = [float(v) for v in sm.split(",")] if sm else None
-            plot_contour(res, ax=ax, sm=point)
-        ax.legend(fontsize=8)
-        fig.tight_layout()
-        fig.savefig(plot, dpi=120)
-        plt.close(fig)
+            fig = contour_figure(res, sm=point) if point is not None else scan_figure(res)
+        _save_figure(fig, plot)
 
 
 @click.command()
 @_common
-@click.option("--par", "par", required=True, help="Scalar parameter to limit (lower bound 0).")
-@click.option("--scan", "grid", default=None, metavar="LOW:HIGH:POINTS", help="Tested values.")
+@click.option(
+    "--par",
+    "par",
+    required=True,
+    metavar="NAME[=LO:HI:N]",
+    help="Scalar parameter to limit (lower bound 0), optionally with the tested values.",
+)
+@click.option(
+    "--scan", "grid", default=None, hidden=True, metavar="LO:HI:N", help="Deprecated: --par NAME=LO:HI:N."
+)
 @click.option("--cl", default=0.95, show_default=True, help="Confidence level.")
-@click.option("--plot", type=click.Path(dir_okay=False), help="Write CLs versus the parameter.")
-def limit(model: str, fix: tuple[str, ...], init: tuple[str, ...], fix_groups: bool, backend: str,
-          output: str | None, par: str, grid: str | None, cl: float, plot: str | None) -> None:
-    """Asymptotic CLs upper limit on one parameter of MODEL.json."""
-    from redist.infer import upper_limit
-    from redist.infer.scan import parse_range
+@click.option(
+    "--plot", type=click.Path(dir_okay=False), metavar="FILE", help="Write CLs versus the parameter."
+)
+def limit(
+    model: str,
+    fix: tuple[str, ...],
+    init: tuple[str, ...],
+    fix_groups: bool,
+    backend: str,
+    output: str | None,
+    as_json: bool,
+    quiet: bool,
+    par: str,
+    grid: str | None,
+    cl: float,
+    plot: str | None,
+) -> None:
+    """Asymptotic CLs upper limit on one parameter of MODEL."""
+    from redist import progress
+    from redist.report.tables import limit_tables
 
-    check_outputs(output, plot, inputs=[model])
-    rm = _load(model)
-    values = parse_range(f"{par}:{grid}")[1] if grid else None
-    be = "numpy" if backend == "auto" else backend
-    res = upper_limit(rm, par, scan=values, cl=cl, fixed=_parse_values(fix, "--fix"),
-                      fix_groups=fix_groups, backend=be)
+    check_outputs(output, plot, inputs=_inputs(model))
+    if not 0 < cl < 1:
+        msg = f"--cl must be in (0, 1), got {cl}"
+        raise ModelSpecError(msg)
+    values = None
+    name = par
+    if "=" in par or par.count(":") == 3:
+        name, values = parse_grid_spec(par, "--par")
+    if grid is not None:
+        if values is not None:
+            msg = "give the tested values once: --par NAME=LO:HI:N"
+            raise ModelSpecError(msg)
+        deprecated("--par NAME --scan LO:HI:N", "--par NAME=LO:HI:N")
+        name, values = parse_grid_spec(f"{par}={grid}", "--scan")
+    if init:
+        msg = "--init is not used by limit (pyhf starts from the model's initial values)"
+        raise ModelSpecError(msg)
+    rep = progress_for(quiet)
+    with progress.use(rep):
+        loaded, layout, fixed, _ = _start(model, fix, (), rep, names=[name])
+        from redist.infer import upper_limit  # after the name checks: imports pyhf
+
+        layout.check(name)
+        if values is not None:
+            check_grid(layout, name, values, "--par")
+        be = "numpy" if backend == "auto" else backend
+        with rep.phase(f"CLs hypothesis tests ({'41' if values is None else len(values)} values)"):
+            res = upper_limit(
+                loaded.model,
+                name,
+                scan=values,
+                cl=cl,
+                fixed=fixed,
+                fix_groups=fix_groups,
+                backend=be,
+                data=loaded.data,
+            )
     ensure_finite(res, "limit result")
-    _emit(res.to_json(indent=1), output)
+    emit(
+        res.to_dict(),
+        output=output,
+        as_json=as_json,
+        tables=limit_tables(res),
+        provenance=_provenance(model, loaded.raw),
+        quiet=quiet,
+    )
     if plot:
-        from redist.infer.plot import plot_limit
+        from redist.report.figures import limit_figure
 
-        plt = _figure()
-        fig, ax = plt.subplots(figsize=(5, 4))
-        plot_limit(res, ax=ax)
-        ax.legend(fontsize=8)
-        fig.tight_layout()
-        fig.savefig(plot, dpi=120)
-        plt.close(fig)
+        _save_figure(limit_figure(res), plot)
 
 
-def _parse_priors(items: tuple[str, ...]) -> dict[str, Any]:
+def _parse_priors(items: tuple[str, ...], layout: Any) -> dict[str, Any]:
+    from redist.cli._common import _number
     from redist.infer import FormFactorNormal, Normal, Uniform
 
     out: dict[str, Any] = {}
     for item in items:
         name, sep, spec = item.partition("=")
+        if not sep or not name:
+            msg = f"--prior {item!r} must look like NAME=KIND[:ARGS]"
+            raise ModelSpecError(msg)
+        if name in out:
+            msg = f"--prior: {name!r} is given twice"
+            raise ModelSpecError(msg)
+        layout.check(name)
         kind, _, args = spec.partition(":")
-        try:
-            nums = [float(a) for a in args.split(":")] if args else []
-            if kind == "uniform" and len(nums) == 2:
-                out[name] = Uniform(*nums)
-            elif kind == "normal" and len(nums) == 2:
-                out[name] = Normal(*nums)
-            elif kind in ("ff", "constraint") and not nums:
-                out[name] = FormFactorNormal()
-            else:
-                raise ValueError(item)
-        except ValueError as err:
+        nums = [_number(a, f"--prior {name}") for a in args.split(":")] if args else []
+        if kind == "uniform" and len(nums) == 2:
+            out[name] = Uniform(*nums)
+        elif kind == "normal" and len(nums) == 2:
+            if nums[1] <= 0:
+                msg = f"--prior {name}: the width of a normal prior must be positive, got {nums[1]:g}"
+                raise ModelSpecError(msg)
+            out[name] = Normal(*nums)
+        elif kind in ("ff", "constraint") and not nums:
+            out[name] = FormFactorNormal()
+        else:
             msg = (
                 f"--prior {item!r}: use NAME=uniform:LOW:HIGH, NAME=normal:MEAN:SIGMA "
                 "or NAME=ff (the model's correlated constraint)"
             )
-            raise click.BadParameter(msg) from err
-        if not sep:
-            raise click.BadParameter(f"--prior {item!r} must look like NAME=KIND:ARGS")
+            raise ModelSpecError(msg)
     return out
+
+
+def _summarised(res: Any) -> Any:
+    """The posterior with the samples of the summarised parameters only.
+
+    The file stays small, and ``redist plot``/``report`` draw the corner plot from them.
+    """
+    import dataclasses
+
+    keep = [k for k, i in enumerate(res.indices) if res.bestfit.layout.labels[i] in res.summary]
+    return dataclasses.replace(
+        res,
+        labels=[res.labels[k] for k in keep],
+        indices=[res.indices[k] for k in keep],
+        samples=res.samples[:, keep],
+    )
 
 
 @click.command()
 @_common
-@click.option("--prior", "priors", multiple=True, metavar="NAME=KIND[:ARGS]",
-              help="uniform:LOW:HIGH, normal:MEAN:SIGMA or ff (model constraint).")
-@click.option("--n-samples", default=5000, show_default=True, help="Steps per chain after burn-in.")
-@click.option("--n-burn", default=2000, show_default=True, help="Burn-in/adaptation steps.")
-@click.option("--chains", default=8, show_default=True, help="Chains (mh) or walkers (emcee).")
-@click.option("--thin", default=5, show_default=True, help="Keep every n-th step.")
+@click.option(
+    "--prior",
+    "priors",
+    multiple=True,
+    metavar="NAME=KIND[:ARGS]",
+    help="uniform:LOW:HIGH, normal:MEAN:SIGMA or ff (model constraint).",
+)
+@click.option(
+    "--n-samples",
+    default=5000,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Steps per chain after burn-in.",
+)
+@click.option(
+    "--n-burn", default=2000, show_default=True, type=click.IntRange(0), help="Burn-in/adaptation steps."
+)
+@click.option(
+    "--chains", default=8, show_default=True, type=click.IntRange(1), help="Chains (mh) or walkers (emcee)."
+)
+@click.option("--thin", default=5, show_default=True, type=click.IntRange(1), help="Keep every n-th step.")
 @click.option("--sampler", type=click.Choice(["mh", "emcee"]), default="mh", show_default=True)
 @click.option("--seed", default=0, show_default=True, help="Random seed.")
-@click.option("--plot", type=click.Path(dir_okay=False), help="Write a corner plot.")
+@click.option("--plot", type=click.Path(dir_okay=False), metavar="FILE", help="Write a corner plot.")
 @_dask_option
-def sample(model: str, fix: tuple[str, ...], init: tuple[str, ...], fix_groups: bool, backend: str,
-           output: str | None, priors: tuple[str, ...], n_samples: int, n_burn: int, chains: int,
-           thin: int, sampler: str, seed: int, plot: str | None, dask_address: str | None) -> None:
-    """Bayesian posterior sampling of MODEL.json (modes and HPD intervals)."""
-    from redist.infer import FormFactorNormal
-    from redist.infer import sample as _sample
+def sample(
+    model: str,
+    fix: tuple[str, ...],
+    init: tuple[str, ...],
+    fix_groups: bool,
+    backend: str,
+    output: str | None,
+    as_json: bool,
+    quiet: bool,
+    priors: tuple[str, ...],
+    n_samples: int,
+    n_burn: int,
+    chains: int,
+    thin: int,
+    sampler: str,
+    seed: int,
+    plot: str | None,
+    dask_address: str | None,
+) -> None:
+    """Bayesian posterior sampling of MODEL (modes and HPD intervals)."""
+    from redist import progress
+    from redist.report.tables import posterior_tables
 
-    check_outputs(output, plot, inputs=[model])
-    rm = _load(model)
-    pri = _parse_priors(priors)
-    res = _sample(rm, priors=pri, fixed=_parse_values(fix, "--fix"),
-                  init=_parse_values(init, "--init"), fix_groups=fix_groups, backend=backend,
-                  n_samples=n_samples, n_burn=n_burn, n_chains=chains, thin=thin,
-                  sampler=sampler, seed=seed, dask=_dask_arg(dask_address))
-    ensure_finite(res, "posterior")
-    _emit(res.to_json(indent=1), output)
+    check_outputs(output, plot, inputs=_inputs(model))
+    rep = progress_for(quiet)
+    with progress.use(rep):
+        loaded, layout, fixed, inits = _start(model, fix, init, rep, names=names_in(priors))
+        from redist.infer import FormFactorNormal  # after the name checks: imports pyhf
+        from redist.infer import sample as _sample
+
+        pri = _parse_priors(priors, layout)
+        with rep.phase(f"sampling ({chains} chains x {n_burn + n_samples} steps)"):
+            res = _sample(
+                loaded.model,
+                priors=pri,
+                fixed=fixed,
+                init=inits,
+                fix_groups=fix_groups,
+                backend=backend,
+                n_samples=n_samples,
+                n_burn=n_burn,
+                n_chains=chains,
+                thin=thin,
+                sampler=sampler,
+                seed=seed,
+                dask=_dask_arg(dask_address),
+                data=loaded.data,
+            )
+    ensure_finite(res.summary, "posterior")
+    emit(
+        _summarised(res).to_dict(with_samples=True),
+        output=output,
+        as_json=as_json,
+        tables=posterior_tables(res),
+        provenance=_provenance(model, loaded.raw),
+        quiet=quiet,
+    )
     if plot:
-        from redist.infer.plot import plot_corner
+        from redist.report.figures import corner_figure
 
-        plt = _figure()
         names = [n for n, p in pri.items() if not isinstance(p, FormFactorNormal)] or list(res.summary)
-        fig = plt.figure(figsize=(2.6 * len(names), 2.6 * len(names)))
-        plot_corner(res, names, fig=fig)
-        fig.tight_layout()
-        fig.savefig(plot, dpi=120)
-        plt.close(fig)
+        _save_figure(corner_figure(res, names), plot)
+
+
+@click.command()
+@_common
+@click.option("--poi", required=True, metavar="NAME", help="Parameter whose impacts are ranked.")
+@click.option(
+    "--top",
+    default=10,
+    show_default=True,
+    type=click.IntRange(1, 200),
+    help="Parameters refitted (two fits each), chosen by the covariance estimate.",
+)
+@click.option("--plot", type=click.Path(dir_okay=False), metavar="FILE", help="Write the ranking plot.")
+def impacts(
+    model: str,
+    fix: tuple[str, ...],
+    init: tuple[str, ...],
+    fix_groups: bool,
+    backend: str,
+    output: str | None,
+    as_json: bool,
+    quiet: bool,
+    poi: str,
+    top: int,
+    plot: str | None,
+) -> None:
+    """Impact ranking of the constrained parameters on one parameter of MODEL.
+
+    Every constrained parameter is ranked by the covariance estimate cov(POI, θ)/σ_θ;
+    the TOP largest are refitted with θ fixed at its post-fit value ± its post-fit error.
+    """
+    from redist import progress
+    from redist.report.kinds import IMPACTS
+
+    check_outputs(output, plot, inputs=_inputs(model))
+    rep = progress_for(quiet)
+    with progress.use(rep):
+        loaded, layout, fixed, inits = _start(model, fix, init, rep, names=[poi])
+        from redist.infer import fit as _fit  # after the name checks: imports pyhf
+        from redist.infer.impacts import impacts as _impacts
+
+        if layout.check(poi).size != 1:
+            msg = f"--poi {poi}: a scalar parameter is needed"
+            raise ModelSpecError(msg)
+        best = _fit(
+            loaded.model, fixed=fixed, init=inits, fix_groups=fix_groups, backend=backend, data=loaded.data
+        )
+        res = _impacts(loaded.model, poi, result=best, top=top, backend=backend, data=loaded.data)
+    ensure_finite({"impact_up": res.impact_up, "impact_down": res.impact_down}, "impacts")
+    emit(
+        res.to_dict(),
+        output=output,
+        as_json=as_json,
+        tables=IMPACTS.tables(res),
+        provenance=_provenance(model, loaded.raw),
+        quiet=quiet,
+    )
+    if plot:
+        from redist.report.figures import impacts_figure
+
+        _save_figure(impacts_figure(res), plot)

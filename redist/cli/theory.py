@@ -75,6 +75,16 @@ def _parse_value(key: str, text: str) -> complex:
     return val
 
 
+def _close(name: str, names: Sequence[str]) -> list[str]:
+    """The closest valid name (difflib), comparing case-folded names when the plain match fails."""
+    close = difflib.get_close_matches(name, list(names), n=1)
+    if not close:
+        folded = {n.casefold(): n for n in names}
+        hit = difflib.get_close_matches(name.casefold(), list(folded), n=1)
+        close = [folded[hit[0]]] if hit else []
+    return close
+
+
 def _split(item: str, flag: str) -> tuple[str, str]:
     key, sep, value = item.partition("=")
     if not sep or not key.strip() or not value.strip():
@@ -87,10 +97,15 @@ def _parameter_values(th: Theory, items: Sequence[str]) -> dict[str, float]:
     """``--set`` items to parameter values, through the theory's own :meth:`~Theory.assign`."""
     names = th.parameter_names
     out: dict[str, float] = {}
+    seen: set[str] = set()
     for item in items:
         key, text = _split(item, "--set")
+        if key in seen:
+            msg = f"--set {key}: given twice; give each parameter once"
+            raise click.UsageError(msg)
+        seen.add(key)
         if key not in names:
-            close = difflib.get_close_matches(key, names, n=1)
+            close = _close(key, names)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             msg = f"theory {th.name!r} has no parameter {key!r}{hint}; valid parameters: {', '.join(names)}"
             raise click.UsageError(msg)
@@ -148,7 +163,7 @@ def _build(
         for item in items:
             key, text = _split(item, "--setting")
             if key not in schema:
-                close = difflib.get_close_matches(key, list(schema), n=1)
+                close = _close(key, list(schema))
                 hint = f" (did you mean {close[0]!r}?)" if close else ""
                 valid = ", ".join(schema) or "(none)"
                 msg = f"theory {name!r} has no setting {key!r}{hint}; valid settings: {valid}"
@@ -261,6 +276,16 @@ def describe(name: str, settings: tuple[str, ...], as_json: bool) -> None:
         click.echo(f"kinematic {k.name} in [{k.low:g}, {k.high:g}] {k.unit}")
 
 
+def _in_range(th: Theory, points: Sequence[float], flag: str) -> None:
+    """Every point inside the physical range of the theory's kinematic variable."""
+    k = th.kinematics[0]
+    for x in points:
+        if not k.low <= x <= k.high:
+            msg = (f"{flag}: {x:g} is outside the physical range of {k.name} for this theory, "
+                   f"[{k.low:g}, {k.high:g}] {k.unit}")  # fmt: skip
+            raise click.UsageError(msg)
+
+
 def _label(process: str | None, th: Theory) -> str:
     return process or str(th.metadata.get("process", th.name))
 
@@ -274,6 +299,7 @@ def rate(process: str | None, theory_name: str, settings: tuple[str, ...], sets:
     th = _build(process, theory_name, settings, options, form_factors)
     values = _parameter_values(th, sets)
     points = _floats(q2, "--q2")
+    _in_range(th, points, "--q2")
     try:
         out = th.rate(np.asarray(points), values)
     except RedistError as err:
@@ -309,6 +335,7 @@ def br(process: str | None, theory_name: str, settings: tuple[str, ...], sets: t
             msg = f"--q2-range expects LOW,HIGH with LOW < HIGH, got {q2_range!r}"
             raise click.BadParameter(msg)
         rng = (lim[0], lim[1])
+        _in_range(th, lim, "--q2-range")
     try:
         value = _branching_ratio(th, values, rng)
     except RedistError as err:

@@ -29,7 +29,7 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
@@ -177,7 +177,11 @@ class PosteriorResult:
         ``"mh"`` or ``"emcee"``.
     bestfit : FitResult
         The fit used to start the chains.
+
+    The JSON form carries ``"kind": "posterior"`` (see :mod:`redist.report`).
     """
+
+    kind: ClassVar[str] = "posterior"
 
     labels: list[str]
     indices: list[int]
@@ -200,6 +204,7 @@ class PosteriorResult:
     def to_dict(self, *, with_samples: bool = False) -> dict[str, Any]:
         """JSON-ready dictionary (samples only if asked)."""
         d: dict[str, Any] = {
+            "kind": self.kind,
             "labels": self.labels,
             "indices": self.indices,
             "n_samples": int(self.samples.shape[0]),
@@ -217,6 +222,23 @@ class PosteriorResult:
     def to_json(self, **kwargs: Any) -> str:
         """JSON string of :meth:`to_dict` (without samples)."""
         return json.dumps(self.to_dict(), **kwargs)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> PosteriorResult:
+        """Inverse of :meth:`to_dict` (empty samples when they were not written)."""
+        n = len(d["labels"])
+        samples = np.asarray(d.get("samples", np.zeros((0, n))), dtype=float).reshape(-1, n)
+        return cls(
+            labels=list(d["labels"]),
+            indices=[int(i) for i in d["indices"]],
+            samples=samples,
+            log_posterior=np.asarray(d.get("log_posterior", np.zeros(samples.shape[0])), dtype=float),
+            acceptance=[float(a) for a in d["acceptance"]],
+            summary={k: dict(v) for k, v in d["summary"].items()},
+            map_point={k: float(v) for k, v in d["map_point"].items()},
+            sampler=str(d["sampler"]),
+            bestfit=FitResult.from_dict(d["bestfit"]),
+        )
 
 
 class _LogPosterior:

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
@@ -48,7 +50,11 @@ class LimitResult:
         Observed CLs at each tested value.
     cls_expected : numpy.ndarray
         Expected CLs band, shape ``(5, len(scan))``.
+
+    The JSON form carries ``"kind": "limit"`` (see :mod:`redist.report`).
     """
+
+    kind: ClassVar[str] = "limit"
 
     parameter: str
     cl: float
@@ -60,7 +66,25 @@ class LimitResult:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dictionary."""
-        return json_dict(dataclasses.asdict(self))
+        return json_dict({"kind": self.kind, **dataclasses.asdict(self)})
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> LimitResult:
+        """Inverse of :meth:`to_dict`."""
+
+        def arr(v: Any) -> np.ndarray:
+            a = np.asarray(v, dtype=object)
+            return np.where(a == None, np.nan, a).astype(float)  # noqa: E711
+
+        return cls(
+            parameter=str(d["parameter"]),
+            cl=float(d["cl"]),
+            observed=math.nan if d["observed"] is None else float(d["observed"]),
+            expected=[math.nan if e is None else float(e) for e in d["expected"]],
+            scan=arr(d["scan"]),
+            cls_observed=arr(d["cls_observed"]),
+            cls_expected=arr(d["cls_expected"]),
+        )
 
     def to_json(self, **kwargs: Any) -> str:
         """JSON string of :meth:`to_dict`."""

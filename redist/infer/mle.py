@@ -22,8 +22,8 @@ import json
 import math
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields
-from typing import Any
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
@@ -31,6 +31,7 @@ from iminuit import Minuit
 
 from ..exceptions import FileFormatError, ModelSpecError
 from ..layout import ParameterKind, ParameterLayout
+from ..progress import SILENT, Progress, resolve
 from ..typing import FixedValues, ModelLike, ParameterValues
 from ._linalg import eigh
 from ._objective import Objective, objective
@@ -78,7 +79,14 @@ class FitResult:
         Number of starting points tried.
     time_s : float
         Wall time of the fit.
+    prefit_sigma : numpy.ndarray or None
+        Pre-fit width of every component (NaN for unconstrained ones; ``None`` when
+        unknown): pulls are ``(value - init) / prefit_sigma``.
+
+    The JSON form carries ``"kind": "fit"`` (see :mod:`redist.report`).
     """
+
+    kind: ClassVar[str] = "fit"
 
     layout: ParameterLayout = field(repr=False)
     bestfit: np.ndarray = field(repr=False)
@@ -97,6 +105,7 @@ class FitResult:
     backend: str = "jax"
     n_starts: int = 1
     time_s: float = 0.0
+    prefit_sigma: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def parameter_names(self) -> list[str]:
@@ -115,8 +124,10 @@ class FitResult:
         :meth:`from_dict` takes everything from ``layout``.
         """
         d = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "layout"}
-        d = {"layout": self.layout.to_dict(), "parameter_names": self.parameter_names,
-             "labels": self.labels, **d}  # fmt: skip
+        d = {"kind": self.kind, "layout": self.layout.to_dict(),
+             "parameter_names": self.parameter_names, "labels": self.labels, **d}  # fmt: skip
+        if self.prefit_sigma is None:
+            del d["prefit_sigma"]
         return json_dict(d)
 
     def to_json(self, **kwargs: Any) -> str:
@@ -129,8 +140,11 @@ class FitResult:
         if "layout" not in d:
             msg = "fit result without a parameter 'layout' (written by an older redist); re-run the fit"
             raise FileFormatError(msg)
-        kw = {k: v for k, v in d.items() if k not in ("parameter_names", "labels")}
+        known = {f.name for f in fields(cls)}
+        kw = {k: v for k, v in d.items() if k in known}
         kw["layout"] = ParameterLayout.from_dict(kw["layout"])
+        if kw.get("prefit_sigma") is not None:
+            kw["prefit_sigma"] = np.asarray([np.nan if v is None else v for v in kw["prefit_sigma"]], float)
         kw["bestfit"] = np.asarray([np.nan if v is None else v for v in kw["bestfit"]], float)
         kw["covariance"] = np.asarray(
             [[np.nan if v is None else v for v in row] for row in kw["covariance"]], float
@@ -360,12 +374,15 @@ def minimize(
     retries: int = 2,
     polish: bool = True,
     seed_curvature: np.ndarray | None = None,
+    progress: Progress = SILENT,
 ) -> FitResult:
     """Minimise with Minuit from ``x0`` over the components not in ``mask`` (no name handling).
 
     Used by :func:`fit`, scans and limits; see :func:`fit` for the meaning of the options.
     ``seed_curvature`` (full-length diagonal of the Hessian of −2 ln L, e.g. from a
     neighbouring scan point) seeds Migrad instead of its 2n numerical evaluations.
+    ``progress`` receives the phases "minimise" and "Hessian" (silent by default:
+    scans call this once per grid point).
     """
     t0 = time.perf_counter()
     layout = obj.layout
@@ -387,39 +404,41 @@ def minimize(
         g2 = np.where(np.isfinite(d2) & (d2 > 0), d2, 1.0)
     elif jax and errors and free.size:
         # the exact Hessian is computed for the errors anyway: one more call seeds Migrad
-        d2 = np.diag(obj.hessian(prob.full(starts[0]), data))[free]
+        with progress.phase("Hessian (compile and seed)"):
+            d2 = np.diag(obj.hessian(prob.full(starts[0]), data))[free]
         g2 = np.where(np.isfinite(d2) & (d2 > 0), d2, 1.0)
-    while starts and n_starts < 1 + retries:
-        xs = starts.pop(0)
-        n_starts += 1
-        if free.size == 0:
-            v = obj.value(prob.full(xs), data)
-            best = (v, xs, None)
-            break
-        m = _minuit(prob, xs, bounds, strategy, tolerance, g2, labels)
-        xf = np.asarray(m.values, dtype=float)
-        if jax:
-            xf = _snap(prob, xf, bounds)
-        v = prob.fcn(xf)
-        if not m.valid:
-            messages.append(f"start {n_starts}: migrad invalid (edm={m.fmin.edm:.2g})")
-            if strategy < 2 and not starts:
-                strategy += 1
-                starts.append(xf)
-        if best is None or (v < best[0] - 1e-9) or (best[2] is not None and not best[2].valid
-                                                     and m.valid):
-            best = (v, xf, m)
-        if not tried_alt and jax:
-            tried_alt = True
-            _, g = prob._vg(xf)
-            alts = _alternative_starts(xf, g, bounds, labels, retries)
-            if alts:
-                messages.append(
-                    "zero first derivative on a bound for "
-                    + ", ".join(labels[i] for i in _stuck(xf, g, bounds))
-                    + f"; retried from {len(alts)} interior start(s)"
-                )
-            starts.extend(alts)
+    with progress.phase(f"minimise ({free.size} free parameters)"):
+        while starts and n_starts < 1 + retries:
+            xs = starts.pop(0)
+            n_starts += 1
+            if free.size == 0:
+                v = obj.value(prob.full(xs), data)
+                best = (v, xs, None)
+                break
+            m = _minuit(prob, xs, bounds, strategy, tolerance, g2, labels)
+            xf = np.asarray(m.values, dtype=float)
+            if jax:
+                xf = _snap(prob, xf, bounds)
+            v = prob.fcn(xf)
+            if not m.valid:
+                messages.append(f"start {n_starts}: migrad invalid (edm={m.fmin.edm:.2g})")
+                if strategy < 2 and not starts:
+                    strategy += 1
+                    starts.append(xf)
+            if best is None or (v < best[0] - 1e-9) or (best[2] is not None and not best[2].valid
+                                                         and m.valid):
+                best = (v, xf, m)
+            if not tried_alt and jax:
+                tried_alt = True
+                _, g = prob._vg(xf)
+                alts = _alternative_starts(xf, g, bounds, labels, retries)
+                if alts:
+                    messages.append(
+                        "zero first derivative on a bound for "
+                        + ", ".join(labels[i] for i in _stuck(xf, g, bounds))
+                        + f"; retried from {len(alts)} interior start(s)"
+                    )
+                starts.extend(alts)
     assert best is not None
     v, xf, m = best
     x = prob.full(xf)
@@ -431,20 +450,21 @@ def minimize(
         _, g = prob._vg(xf) if free.size else (v, np.zeros(0))
     else:
         g = np.zeros(free.size)
-    if errors and free.size:
-        if jax:
-            h = obj.hessian(x, data)[np.ix_(free, free)]
-            if polish and converged:
-                xp = _polish(prob, xf, bounds, h)
-                if not np.array_equal(xp, xf):
-                    xf = xp
-                    v, g = prob._vg(xf)
-                    x = prob.full(xf)
-            cov, cov_valid = _covariance(h, free, layout.size, xf, bounds)
-        elif m is not None:
-            m.hesse()
-            cov[np.ix_(free, free)] = np.asarray(m.covariance)
-            cov_valid = bool(m.accurate)
+    with progress.phase("Hessian") if errors and free.size else SILENT.phase("Hessian"):
+        if errors and free.size:
+            if jax:
+                h = obj.hessian(x, data)[np.ix_(free, free)]
+                if polish and converged:
+                    xp = _polish(prob, xf, bounds, h)
+                    if not np.array_equal(xp, xf):
+                        xf = xp
+                        v, g = prob._vg(xf)
+                        x = prob.full(xf)
+                cov, cov_valid = _covariance(h, free, layout.size, xf, bounds)
+            elif m is not None:
+                m.hesse()
+                cov[np.ix_(free, free)] = np.asarray(m.covariance)
+                cov_valid = bool(m.accurate)
     flat = _flat_report(labels, xf, g, h, bounds) if jax else []
     err_vec = np.sqrt(np.clip(np.diag(cov), 0, None))
     if not converged:
@@ -513,6 +533,7 @@ def fit(
     strategy: int | None = None,
     tolerance: float = 1e-3,
     retries: int = 2,
+    progress: Progress | bool | None = None,
 ) -> FitResult:
     """Maximum-likelihood fit over the parameters that are not fixed.
 
@@ -544,6 +565,9 @@ def fit(
     retries : int
         Extra starting points tried for parameters stuck on a bound with a vanishing
         derivative, or after an invalid minimum.
+    progress : Progress or bool, optional
+        Where to report the phases (compile, minimise, Hessian); ``None``: the reporter
+        installed with :func:`redist.progress.use` (silent by default).
 
     Returns
     -------
@@ -560,10 +584,12 @@ def fit(
     >>> round(res.values["mu"], 2)
     1.0
     """
-    obj = objective(model, backend)
+    rep = resolve(progress)
+    with rep.phase("compile"):
+        obj = objective(model, backend)
     d = resolve_data(obj, data)
     x0, mask = start_and_mask(obj.layout, init, fixed, fix_groups)
-    return minimize(
+    res = minimize(
         obj,
         d,
         x0,
@@ -572,4 +598,17 @@ def fit(
         strategy=strategy,
         tolerance=tolerance,
         retries=retries,
+        progress=rep,
     )
+    return replace(res, prefit_sigma=prefit_widths(obj))
+
+
+def prefit_widths(obj: Objective) -> np.ndarray:
+    """Pre-fit width of every component of the objective's model (NaN where unconstrained)."""
+    cfg = obj.model.config
+    out = np.full(obj.layout.size, np.nan)
+    for e in obj.layout.entries:
+        ps = cfg.param_set(e.name)
+        if getattr(ps, "constrained", False):
+            out[e.slice] = np.asarray(ps.width(), dtype=float)
+    return out

@@ -19,13 +19,14 @@ import math
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
 from scipy.stats import chi2
 
 from ..exceptions import ModelSpecError
+from ..progress import Progress, resolve
 from ..typing import FixedValues, ModelLike, ParameterValues
 from ._objective import Objective, objective
 from ._tasks import ObjectiveHandle, dask_client, json_dict
@@ -107,7 +108,11 @@ class ScanResult:
         Total likelihood / gradient evaluations of all grid fits.
     time_s : float
         Wall time of the scan (without compilation of the objective).
+
+    The JSON form carries ``"kind": "scan"`` (see :mod:`redist.report`).
     """
+
+    kind: ClassVar[str] = "scan"
 
     parameters: list[str]
     indices: list[int]
@@ -175,7 +180,7 @@ class ScanResult:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dictionary (non-finite numbers become ``None``)."""
-        d = {f.name: getattr(self, f.name) for f in fields(self)}
+        d = {"kind": self.kind, **{f.name: getattr(self, f.name) for f in fields(self)}}
         d["bestfit"] = self.bestfit.to_dict()
         d["intervals"] = (
             {f"{cl:g}": self.interval(cl) for cl in (0.6827, 0.9545, 0.95)}
@@ -274,7 +279,7 @@ def scan(
     tolerance: float = 1e-3,
     retries: int = 1,
     dask: Any = None,
-    progress: bool = False,
+    progress: Progress | bool | None = None,
 ) -> ScanResult:
     """Profile −2 ln L on a grid of one or two parameters, all others profiled.
 
@@ -290,8 +295,10 @@ def scan(
     dask : str, distributed.Client or True, optional
         Run the chains as Dask tasks: a scheduler address, a client, or ``True``
         for a local (threaded) cluster. Results equal the serial run.
-    progress : bool
-        Show a tqdm progress bar.
+    progress : Progress or bool, optional
+        Reporter of the phases and of the grid points (one bar, counting fits);
+        ``None``: the reporter installed with :func:`redist.progress.use` (silent by
+        default), ``True``: plain lines on standard error.
 
     Returns
     -------
@@ -303,13 +310,15 @@ def scan(
     if not 1 <= len(grid_of) <= 2:
         msg = f"scan one or two parameters, got {list(grid_of)}"
         raise ModelSpecError(msg)
-    obj = objective(model, backend)
+    rep = resolve(progress)
+    with rep.phase("compile"):
+        obj = objective(model, backend)
     layout = obj.layout
     d = resolve_data(obj, data)
     idx = [layout.index(k) if isinstance(k, str) else layout.index(*k) for k in grid_of]
     grids = [np.asarray(g, dtype=float) for g in grid_of.values()]
     best = fit(model, fixed=fixed, fix_groups=fix_groups, init=init, backend=obj.backend,
-               data=d, errors=False, tolerance=tolerance, retries=max(retries, 1))
+               data=d, errors=False, tolerance=tolerance, retries=max(retries, 1), progress=rep)
     x0, mask = start_and_mask(layout, init, fixed, fix_groups)
     for i in idx:
         if mask[i]:
@@ -327,35 +336,30 @@ def scan(
         jobs.append((idx, pts, ch))
     t0 = time.perf_counter()
     results: list[Any] = []
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        desc = "scan " + " x ".join(layout.labels[i] for i in idx)
-        bar = tqdm(total=int(np.prod(shape)), desc=desc, unit="fit")
-    if dask is None or dask is False:
-        for ind, pts, keys in jobs:
-            r = _run_chain(obj, d, start_vec, mask, ind, pts, keys, options)
-            results.extend(r)
-            if bar is not None:
-                bar.update(len(r))
-    else:
-        from distributed import as_completed
-
-        client, close = dask_client(dask)
-        handle = ObjectiveHandle(model, obj)
-        try:
-            futs = [client.submit(_run_chain, handle, d, start_vec, mask, ind, pts, keys, options,
-                                  pure=False) for ind, pts, keys in jobs]
-            for f in as_completed(futs):
-                r = f.result()
+    desc = "scan " + " x ".join(layout.labels[i] for i in idx)
+    bar = rep.bar(int(np.prod(shape)), desc, unit="fit")
+    try:
+        if dask is None or dask is False:
+            for ind, pts, keys in jobs:
+                r = _run_chain(obj, d, start_vec, mask, ind, pts, keys, options)
                 results.extend(r)
-                if bar is not None:
-                    bar.update(len(r))
-        finally:
-            handle.release()
-            close()
-    if bar is not None:
+                bar.advance(len(r))
+        else:
+            from distributed import as_completed
+
+            client, close = dask_client(dask)
+            handle = ObjectiveHandle(model, obj)
+            try:
+                futs = [client.submit(_run_chain, handle, d, start_vec, mask, ind, pts, keys, options,
+                                      pure=False) for ind, pts, keys in jobs]
+                for f in as_completed(futs):
+                    r = f.result()
+                    results.extend(r)
+                    bar.advance(len(r))
+            finally:
+                handle.release()
+                close()
+    finally:
         bar.close()
     twice = np.full(shape, np.nan)
     conv = np.zeros(shape, dtype=bool)

@@ -18,19 +18,32 @@ The names below are the stable entry points (``redist.io.load`` and
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from . import limits
-from .atomic import atomic_path, atomic_write_bytes, atomic_write_text, check_output
-from .model import FORMAT_VERSION, from_dict, load, save, schema, to_dict
-from .reader import (
-    parse_json,
-    parse_yaml,
-    read_bytes,
-    read_json,
-    read_npz,
-    read_structured,
-    read_text,
-    read_yaml,
-)
+
+if TYPE_CHECKING:
+    from .atomic import atomic_path, atomic_write_bytes, atomic_write_text, check_output
+    from .model import FORMAT_VERSION, from_dict, load, save, schema, to_dict
+    from .reader import (
+        parse_json,
+        parse_yaml,
+        read_bytes,
+        read_json,
+        read_npz,
+        read_structured,
+        read_text,
+        read_yaml,
+    )
+
+# the model functions need pyhf: imported on first use (the readers and writers do not)
+_LAZY = {
+    **dict.fromkeys(("atomic_path", "atomic_write_bytes", "atomic_write_text", "check_output"), ".atomic"),
+    **dict.fromkeys(("FORMAT_VERSION", "from_dict", "load", "save", "schema", "to_dict"), ".model"),
+    **dict.fromkeys(("parse_json", "parse_yaml", "read_bytes", "read_json", "read_npz", "read_structured",
+                     "read_text", "read_yaml"), ".reader"),
+}  # fmt: skip
 
 __all__ = [
     "FORMAT_VERSION",
@@ -57,3 +70,12 @@ __all__ = [
 
 def __dir__() -> list[str]:
     return list(__all__)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    msg = f"module {__name__!r} has no attribute {name!r}"
+    raise AttributeError(msg)

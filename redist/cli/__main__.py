@@ -1,0 +1,5 @@
+"""``python -m redist.cli``: the ``redist`` command."""
+
+from redist.cli import main
+
+main()
