@@ -86,7 +86,9 @@ def _require_browser() -> str:
         missing.append("playwright (pip install --group docs)")
     if missing:
         reason = "browser check needs " + " and ".join(missing)
-        if os.environ.get("CI"):
+        # required where CI built the site for it (make test-full sets REDIST_DOCS_HTML); the
+        # numpy-only suite has neither playwright nor a docs build and skips
+        if os.environ.get("CI") and os.environ.get("REDIST_DOCS_HTML"):
             pytest.fail(f"{reason}; CI must run it (.ci/run installs Chromium)")
         pytest.skip(reason)
     assert exe is not None

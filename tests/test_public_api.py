@@ -95,7 +95,7 @@ def _modules_with_examples() -> list[str]:
 
 
 #: modules whose examples need an optional package
-_NEEDS = {"redist.fm": "torch", "redist.simulate": "torch"}
+_NEEDS = {"redist.fm": "torch", "redist.simulate": "torch", "redist.engine": "jax"}
 
 
 @pytest.mark.parametrize("module", _modules_with_examples())
