@@ -351,7 +351,7 @@ def test_cli_fit_scan_limit_sample(toy, tmp_path):
     assert doc["kind"] == "scan" and doc["provenance"]["inputs"][str(path)]["sha256"]
     assert len(doc["twice_nll"]) == 7 and doc["intervals"]["0.6827"]
     r = runner.invoke(main, ["limit", str(path), "--par", "cTL=1:20:5", "--fix", "cSL=0",
-                             "--fix", "cVL=init", "--fix-groups", "--json", "-q"])  # fmt: skip
+                             "--fix", "cVL=init", "--fix-groups", "--n-toys", "40", "--json", "-q"])  # fmt: skip
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["observed"] > 0
     r = runner.invoke(main, ["sample", str(path), "--prior", "cVL=uniform:0:20", "--fix", "cSL=0",

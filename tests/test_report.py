@@ -42,6 +42,8 @@ def files(tmp_path_factory):
             "--fix",
             "cVL=init",
             "--fix-groups",
+            "--n-toys",
+            "40",
             "-q",
         ],
     }.items():

@@ -155,3 +155,70 @@ def test_cli_sample_exit_status_and_keys(tmp_path):
     assert keys <= set(doc["summary"]["mu"])
     r = runner.invoke(main, [*args, "--allow-unconverged"])
     assert r.exit_code == 0, r.output
+
+
+# -- limits ----------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def wet_toy():
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_infer import toy_model
+
+    return toy_model()
+
+
+def test_fisher_guard_linear_versus_quadratic(wet_toy):
+    """A signal strength has I(0) = sum s^2 / b; a Wilson coefficient (rate ~ c^2) has I(0) = 0."""
+    from redist.exceptions import AsymptoticsInvalid
+    from redist.infer import upper_limit
+    from redist.infer.limits import fisher_information
+
+    lin = pyhf.simplemodels.uncorrelated_background([12.0, 11.0], [50.0, 52.0], [3.0, 7.0])
+    f = fisher_information(lin, "mu", reference=5.0)
+    assert f["linear"] and f["info_null"] == pytest.approx(12**2 / 50 + 11**2 / 52, rel=1e-6)
+    assert f["info_reference"] == pytest.approx(12**2 / 110 + 11**2 / 107, rel=1e-6)
+    q = fisher_information(wet_toy, "cTL", fixed={"cSL": 0.0})
+    assert not q["linear"] and q["info_null"] < 1e-12 * q["info_reference"]
+    with pytest.raises(AsymptoticsInvalid, match="'cTL'.*toys.*linear"):
+        upper_limit(wet_toy, "cTL", method="asymptotic", fixed={"cSL": 0.0})
+
+
+def test_toy_cls_agrees_with_asymptotics_on_a_linear_parameter():
+    """Large counts, linear POI: the asymptotic formulae hold, so toys must reproduce them."""
+    from redist.infer import upper_limit
+
+    model = pyhf.simplemodels.uncorrelated_background([30.0, 25.0], [200.0, 180.0], [8.0, 7.0])
+    data = [205.0, 178.0, *model.config.auxdata]
+    grid = np.linspace(0.2, 1.4, 7)
+    asy = upper_limit(model, "mu", scan=grid, data=data)
+    toys = upper_limit(model, "mu", scan=grid, data=data, method="toys", n_toys=400, seed=2)
+    assert asy.method == "asymptotic" and toys.method == "toys"
+    assert toys.in_range and toys.failed_fits == 0
+    # 400 toys resolve CLs ~ 0.05 to about 20 %, the limit to about 10 %
+    assert toys.observed == pytest.approx(asy.observed, rel=0.15)
+    assert toys.expected[2] == pytest.approx(asy.expected[2], rel=0.15)
+    assert toys.expected == sorted(toys.expected)
+    # the observed CLs curves agree within a few Monte Carlo errors where CLs is resolved
+    ok = toys.cls_observed > 0.02
+    assert np.all(np.abs(toys.cls_observed - asy.cls_observed)[ok] < 4 * toys.cls_observed_err[ok] + 0.02)
+
+
+def test_limit_outside_the_tested_range_is_not_a_limit(tmp_path):
+    from redist.cli import main
+    from redist.infer import upper_limit
+
+    model = pyhf.simplemodels.uncorrelated_background([12.0, 11.0], [50.0, 52.0], [3.0, 7.0])
+    data = [51.0, 48.0, *model.config.auxdata]
+    res = upper_limit(model, "mu", scan=[0.1, 0.2, 0.3], data=data)
+    assert not res.in_range and math.isnan(res.observed)  # never the edge value 0.3
+    ws = pyhf.Workspace.build(model, data)
+    path = tmp_path / "ws.json"
+    path.write_text(json.dumps(dict(ws)))
+    out = tmp_path / "limit.json"
+    r = CliRunner().invoke(main, ["limit", str(path), "--par", "mu=0.1:0.3:3", "-q", "-o", str(out)])
+    assert r.exit_code == 3 and "does not cross" in r.stderr
+    doc = json.loads(out.read_text())
+    assert {"parameter", "method", "observed", "expected", "in_range"} <= set(doc)
+    assert doc["in_range"] is False and doc["observed"] is None and doc["method"] == "asymptotic"

@@ -305,6 +305,17 @@ def scan(
 )
 @click.option("--cl", default=0.95, show_default=True, help="Confidence level.")
 @click.option(
+    "--method",
+    type=click.Choice(["auto", "asymptotic", "toys"]),
+    default="auto",
+    show_default=True,
+    help="asymptotic (parameters entering the yields linearly), toys, or auto (asymptotic if valid).",
+)
+@click.option(
+    "--n-toys", default=500, show_default=True, type=click.IntRange(10), help="Toys per hypothesis and value."
+)
+@click.option("--seed", default=0, show_default=True, help="Seed of the toys.")
+@click.option(
     "--plot", type=click.Path(dir_okay=False), metavar="FILE", help="Write CLs versus the parameter."
 )
 def limit(
@@ -319,9 +330,21 @@ def limit(
     par: str,
     grid: str | None,
     cl: float,
+    method: str,
+    n_toys: int,
+    seed: int,
     plot: str | None,
 ) -> None:
-    """Asymptotic CLs upper limit on one parameter of MODEL."""
+    """CLs upper limit on one parameter of MODEL (q~mu; asymptotic where valid, else toys).
+
+    The asymptotic formulae need a parameter that enters the expected yields
+    linearly: with --method auto they are used only when the Asimov Fisher
+    information of the parameter at its null value is non-zero, otherwise
+    toys are thrown (always for a Wilson coefficient); --method asymptotic
+    refuses such a parameter. When the observed CLs does not cross 1 - CL inside
+    the tested values the limit is reported as not found ("in_range": false) and
+    the command exits with status 3.
+    """
     from redist import progress
     from redist.report.tables import limit_tables
 
@@ -351,18 +374,22 @@ def limit(
         if values is not None:
             check_grid(layout, name, values, "--par")
         be = "numpy" if backend == "auto" else backend
-        with rep.phase(f"CLs hypothesis tests ({'41' if values is None else len(values)} values)"):
-            res = upper_limit(
-                loaded.model,
-                name,
-                scan=values,
-                cl=cl,
-                fixed=fixed,
-                fix_groups=fix_groups,
-                backend=be,
-                data=loaded.data,
-            )
-    ensure_finite(res, "limit result")
+        res = upper_limit(
+            loaded.model,
+            name,
+            scan=values,
+            cl=cl,
+            method=method,
+            n_toys=n_toys,
+            seed=seed,
+            fixed=fixed,
+            fix_groups=fix_groups,
+            backend=be,
+            data=loaded.data,
+        )
+    ensure_finite(
+        {"scan": res.scan, **({"observed": res.observed} if res.in_range else {})}, "limit result"
+    )
     emit(
         res.to_dict(),
         output=output,
@@ -375,6 +402,14 @@ def limit(
         from redist.report.figures import limit_figure
 
         _save_figure(limit_figure(res), plot)
+    if not res.in_range:
+        lo, hi = float(min(res.scan)), float(max(res.scan))
+        _unreliable(
+            f"the observed CLs on {name} does not cross {1 - cl:g} inside the tested values "
+            f"[{lo:g}, {hi:g}]: no limit is reported (\"in_range\": false); extend the tested range "
+            f"(--par {name}=LO:HI:N)",
+            quiet,
+        )
 
 
 def _parse_priors(items: tuple[str, ...], layout: Any) -> dict[str, Any]:

@@ -341,35 +341,51 @@ def scan_tables(res: ScanResult) -> list[Table]:
 
 # ----------------------------------------------------------------------------- limit
 def limit_tables(res: LimitResult) -> list[Table]:
-    """Observed and expected CLs limits."""
+    """Observed and expected CLs limits (method, range check, toys)."""
     scan = np.asarray(res.scan, dtype=float)
-    rows = [("observed", format_number(res.observed, 4))]
+    method = getattr(res, "method", "asymptotic")
+    in_range = bool(getattr(res, "in_range", True)) and math.isfinite(res.observed)
+    rows = [("observed", format_number(res.observed, 4) if in_range else "not in tested range")]
     for lab, v in zip(
         ("expected -2σ", "expected -1σ", "expected median", "expected +1σ", "expected +2σ"), res.expected
     ):
-        rows.append((lab, format_number(v, 4)))
+        rows.append((lab, format_number(v, 4) if math.isfinite(v) else "not in tested range"))
     notes = []
-    edge = scan.size and (not math.isfinite(res.observed) or res.observed >= float(scan.max()))
-    if edge:
+    if not in_range:
         notes.append(
             "the observed CLs does not cross the level inside the tested values: not a limit; extend the scan"
         )
+    summary = [
+        (
+            "tested",
+            f"{scan.size} values in [{format_number(scan.min(), 3)}, {format_number(scan.max(), 3)}]"
+            if scan.size
+            else "-",
+        ),
+        ("method", method + (f" ({res.n_toys} toys per hypothesis and value)" if method == "toys" else "")),
+    ]
+    fisher = getattr(res, "fisher", {}) or {}
+    if fisher:
+        summary.append(
+            (
+                "Asimov Fisher information",
+                f"{format_number(fisher.get('info_null'), 3)} at {format_number(fisher.get('null'), 3)}, "
+                f"{format_number(fisher.get('info_reference'), 3)} "
+                f"at {format_number(fisher.get('reference'), 3)}"
+                + ("" if fisher.get("linear") else " (not linear: asymptotics invalid)"),
+            )
+        )
+    if getattr(res, "failed_fits", 0):
+        summary.append(("toys dropped (fit failed)", str(res.failed_fits)))
     return [
         Table(
-            title=f"CLs upper limit on {res.parameter} ({res.cl:.0%} CL, asymptotic, q~mu)",
+            title=f"CLs upper limit on {res.parameter} ({res.cl:.0%} CL, {method}, q~mu)",
             columns=("", res.parameter),
             rows=rows,
-            summary=[
-                (
-                    "tested",
-                    f"{scan.size} values in [{format_number(scan.min(), 3)}, {format_number(scan.max(), 3)}]"
-                    if scan.size
-                    else "-",
-                )
-            ],
+            summary=summary,
             notes=notes,
             numeric=(False, True),
-            warn=[bool(edge)] + [False] * 5,
+            warn=[not in_range] + [False] * 5,
         )
     ]
 
