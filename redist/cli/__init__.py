@@ -50,6 +50,7 @@ _GROUPS = {
     "limit": ("redist.cli.infer", "limit"),
     "sample": ("redist.cli.infer", "sample"),
     "impacts": ("redist.cli.infer", "impacts"),
+    "evidence": ("redist.cli.infer", "evidence"),
     "inspect": ("redist.cli.results", "inspect"),
     "show": ("redist.cli.results", "show"),
     "plot": ("redist.cli.results", "plot"),
