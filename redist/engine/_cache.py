@@ -146,3 +146,73 @@ def compile_cache_dir() -> Path | None:
             active = _STATE["active"]
             return active if isinstance(active, Path) else None
         return _resolve()
+
+
+# ---------------------------------------------------------------------- traced functions
+#: sub-directory of the compile cache holding serialised traced functions (jax.export)
+EXPORT_DIR = "exported"
+
+_SOURCES: dict[str, str] = {}
+
+
+def source_digest(*files: str) -> str:
+    """SHA-256 of the contents of source files (read once per process).
+
+    The key of a traced function includes the code that traced it, so an edited
+    engine or theory module (an editable install, a development checkout) never
+    loads a stale function.
+    """
+    import hashlib
+
+    h = hashlib.sha256()
+    for f in sorted(set(files)):
+        d = _SOURCES.get(f)
+        if d is None:
+            try:
+                d = hashlib.sha256(Path(f).read_bytes()).hexdigest()
+            except OSError:
+                d = "unreadable"
+            _SOURCES[f] = d
+        h.update(f.encode() + b"\0" + d.encode())
+    return h.hexdigest()
+
+
+def exported(key: str | None, fn: Any, args: Any) -> Any:
+    """``jax.export`` of ``jax.jit(fn)`` at ``args``, read from the cache when it is there.
+
+    Tracing a likelihood (and its Hessian or the batched minimiser) in Python costs
+    about as much as compiling it; the persistent compilation cache only saves the
+    compilation. The exported (traced and lowered) function is therefore kept too,
+    in ``<cache>/exported/<key>.jaxexport``, so that a warm process or a Dask worker
+    neither traces nor compiles. ``key`` must identify the function completely
+    (model fingerprint, function kind, shapes, options); ``None`` disables the lookup.
+    An unreadable or stale entry is ignored and rewritten.
+    """
+    import hashlib
+
+    from jax import export as jex
+
+    ensure_compile_cache()
+    target = compile_cache_dir()
+    path = None
+    if key is not None and target is not None:
+        import jax
+
+        full = f"{key}|{jax.default_backend()}"
+        path = target / EXPORT_DIR / (hashlib.sha256(full.encode()).hexdigest()[:40] + ".jaxexport")
+        try:
+            return jex.deserialize(bytearray(path.read_bytes()))
+        except Exception:  # missing, truncated or from another jax: trace again
+            pass
+    import jax
+
+    exp = jex.export(jax.jit(fn))(*args)
+    if path is not None:
+        try:
+            from ..io.atomic import atomic_write_bytes
+
+            path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_bytes(path, bytes(exp.serialize()))
+        except Exception:  # an unwritable cache never fails a computation
+            pass
+    return exp

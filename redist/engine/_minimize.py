@@ -251,7 +251,8 @@ class _Minimizer:
             np.zeros((batch, n)), np.zeros((batch, n), dtype=bool), np.zeros((batch, m)), np.zeros((2, n))
         )
         t0 = time.perf_counter()
-        exe = jax.jit(run).lower(*args).compile()
+        what = f"minimize|{batch}|{mode}|{maxiter}|{tol!r}|{gtol!r}|{with_hessian}"
+        exe = self.lik.compile(run, args, what)
         self.lik.compile_time_s += time.perf_counter() - t0
         self._exe[key] = exe
         return exe

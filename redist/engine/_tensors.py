@@ -33,7 +33,7 @@ bin's channel; pyhf's zero padding of undefined samples is dropped. Per cell::
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -536,3 +536,49 @@ def model_tensors(source: Any) -> ModelTensors:
         pois_factor=np.asarray(p_fac, dtype=float),
         data=data,
     )
+
+
+def fingerprint(t: ModelTensors) -> str | None:
+    """A digest of everything the traced likelihood of ``t`` depends on (``None``: unknown).
+
+    Arrays, interpolation codes and layout of the tensors; for every reweighting its
+    document (theory, settings, binning, exposed parameters), its binding, cells and
+    migration rows, and the source of the modules that turn them into factors (the
+    engine, redist's layout/theory/weights and the theory's own module).
+    """
+    import hashlib
+    import inspect
+    import json
+    from pathlib import Path
+
+    from ._cache import source_digest
+
+    h = hashlib.sha256()
+    try:
+        for f in fields(t):
+            v = getattr(t, f.name)
+            if f.name == "reweightings":
+                continue
+            if isinstance(v, np.ndarray):
+                h.update(f"{f.name}:{v.dtype}:{v.shape}".encode())
+                h.update(np.ascontiguousarray(v).tobytes())
+            elif isinstance(v, Mapping):
+                h.update(f"{f.name}:{sorted((k, s.start, s.stop) for k, s in v.items())}".encode())
+            else:
+                h.update(f"{f.name}:{v!r}".encode())
+        here = Path(__file__).resolve().parent
+        files = [str(p) for p in sorted(here.glob("*.py"))]
+        files += [str(here.parent / n) for n in ("layout.py", "theory.py", "weights.py", "kernels.py")]
+        for b in t.reweightings:
+            rw = b.reweighting
+            h.update(json.dumps(rw.to_dict(), sort_keys=True, default=repr).encode())
+            h.update(json.dumps(b.binding.to_dict(), sort_keys=True).encode())
+            h.update(np.ascontiguousarray(b.cells).tobytes() + np.ascontiguousarray(b.migration).tobytes())
+            h.update(f"{b.offset}:{type(rw.theory).__module__}.{type(rw.theory).__qualname__}".encode())
+            files.append(inspect.getfile(type(rw.theory)))
+        h.update(source_digest(*files).encode())
+    except Exception:  # anything unusual: no cross-process cache of traced functions
+        return None
+    from .. import __version__
+
+    return f"redist-{__version__}:{h.hexdigest()}"
