@@ -398,3 +398,52 @@ def test_compressed_hessian_equals_the_plain_one(belle2) -> None:
     p = np.asarray(model.config.suggested_init()) + 0.21
     ref = _plain_hessian(small, p, data)
     np.testing.assert_allclose(small.hessian(p, data), ref, rtol=1e-12, atol=1e-12 * np.abs(ref).max())
+
+
+# ------------------------------------------------------------------ compile once, reuse everywhere
+def test_traced_functions_are_reused_across_likelihoods(tmp_path, monkeypatch) -> None:
+    """A second likelihood of the same model (a new process, a Dask worker) loads the traced
+    function from the cache directory instead of tracing; a different model does not."""
+    pytest.importorskip("jax")
+    from jax import export as jex
+
+    from redist.engine import _cache
+
+    model = pyhf.simplemodels.uncorrelated_background([5.0, 3.0], [10.0, 8.0], [2.0, 1.0])
+    data = np.array([15.0, 11.0, *model.config.auxdata])
+    p = np.array([1.2, 1.01, 0.98])
+    engine.configure_compile_cache(directory=tmp_path)
+    try:
+        first = engine.Likelihood(engine.model_tensors(model))
+        ref = first.value_and_grad(p, data)
+        stored = list(tmp_path.glob(f"*/{_cache.EXPORT_DIR}/*.jaxexport"))
+        assert len(stored) == 1
+        calls = []
+        real = jex.export
+        monkeypatch.setattr(jex, "export", lambda *a, **k: calls.append(1) or real(*a, **k))
+        again = engine.Likelihood(engine.model_tensors(model))
+        got = again.value_and_grad(p, data)
+        assert calls == []  # loaded, not traced
+        assert got[0] == ref[0]
+        np.testing.assert_array_equal(got[1], ref[1])
+        other = pyhf.simplemodels.uncorrelated_background([5.0, 3.0], [10.0, 8.5], [2.0, 1.0])
+        engine.Likelihood(engine.model_tensors(other)).value_and_grad(p, data)
+        assert calls == [1]  # another model: traced (different fingerprint)
+    finally:
+        engine.configure_compile_cache()
+
+
+def test_no_cache_option_turns_the_cache_off(monkeypatch) -> None:
+    from click.testing import CliRunner
+
+    from redist.cli import main
+    from redist.engine import _cache
+
+    before = engine.compile_cache_dir()
+    seen = []
+    real = _cache.configure_compile_cache
+    monkeypatch.setattr(_cache, "configure_compile_cache", lambda *a, **k: seen.append(k) or real(*a, **k))
+    result = CliRunner().invoke(main, ["--no-cache", "theory", "list"])
+    assert result.exit_code == 0, result.output
+    assert seen[0] == {"enabled": False}
+    assert engine.compile_cache_dir() == before  # restored for the rest of the process

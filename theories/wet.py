@@ -345,6 +345,9 @@ class WET(Theory):
         for k in ("b", "b_im"):
             arrays[k] = np.where(arrays[k] < 0, n, arrays[k])
         arrays["f"] = arrays["f"].astype(float)
+        arrays["all"] = np.concatenate(
+            [arrays["a"], arrays["a_im"], arrays["b"], arrays["b_im"], arrays["k"].reshape(-1)]
+        )
         arrays["s"] = arrays["s"].astype(float)
         return tuple(keys), arrays
 
@@ -361,10 +364,12 @@ class WET(Theory):
         if xp is not np:
             keys, ix = self._coef_arrays
             u = xp.concatenate([xp.stack([xp.asarray(v[k], dtype=float) for k in keys]), xp.zeros(1)])
-            re = u[ix["a"]] + ix["s"] * u[ix["b"]]
-            im = u[ix["a_im"]] + ix["s"] * u[ix["b_im"]]
+            n = ix["a"].size
+            g = u[ix["all"]]  # one gather (one scatter in the gradient)
+            re = g[:n] + ix["s"] * g[2 * n : 3 * n]
+            im = g[n : 2 * n] + ix["s"] * g[3 * n : 4 * n]
             w = re * re + im * im
-            al = ix["f"] * u[ix["k"]]
+            al = ix["f"] * g[4 * n :].reshape(n, 3)
             a0, a1, a2 = al[:, 0], al[:, 1], al[:, 2]
             s = xp.stack([a0 * a0, 2 * a0 * a1, a1 * a1 + 2 * a0 * a2, 2 * a1 * a2, a2 * a2], axis=1)
             return (w[:, None] * s).reshape(-1)
