@@ -266,7 +266,7 @@ def main() -> None:
             from distributed import Client, LocalCluster
 
             serial_s = res[f"grid_{n}x{n}_s"]
-            cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+            cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0")
             with cluster as cl, Client(cl) as client:
                 t0 = time.perf_counter()
                 first = scan(rm, ["cVL:0:20:2", "cTL:0:20:2"], dask=client)  # workers load the executable
