@@ -312,3 +312,33 @@ def test_cli_evidence_with_bayes_factor(tmp_path):
     assert d1["kind"] == "evidence" and d1["bayes_factor"]["ln_b"] == pytest.approx(d1["ln_z"] - d0["ln_z"])
     r = runner.invoke(main, ["show", str(h1)])
     assert r.exit_code == 0 and "Evidence" in r.stdout
+
+
+# -- result kinds ------------------------------------------------------------------------------
+def test_result_kinds_render_limit_and_evidence():
+    """`redist show/plot/report` read limits (with method and range) and evidences by their kind."""
+    from redist.infer.evidence import EvidenceResult
+    from redist.infer.limits import LimitResult
+    from redist.report import registry
+
+    scan = np.linspace(1.0, 4.0, 4)
+    lim = LimitResult(parameter="cTL", cl=0.95, observed=math.nan, expected=[math.nan] * 5, scan=scan,
+                      cls_observed=np.array([0.9, 0.5, 0.3, 0.2]), cls_expected=np.tile([0.9, 0.5, 0.3, 0.2], (5, 1)),
+                      method="toys", in_range=False, n_toys=50)  # fmt: skip
+    kind = registry.get(registry.kind_of(lim.to_dict()))
+    back = kind.from_dict(json.loads(json.dumps(lim.to_dict())))
+    assert back.method == "toys" and back.in_range is False and math.isnan(back.observed)
+    table = kind.tables(back)[0]
+    assert "toys" in table.title and table.rows[0][1] == "not in tested range" and table.warn[0]
+    (name, fig), = kind.figures(back)
+    ax = fig.axes[0]
+    assert name == "cls" and "no observed limit in the tested range" in ax.get_title(loc="left")
+    np.testing.assert_allclose(ax.lines[1].get_ydata(), [0.9, 0.5, 0.3, 0.2])  # observed curve
+
+    ev = EvidenceResult(ln_z=-4.4, ln_z_err=0.06, parameters={"mu": [0.0, 4.0]}, n_live=100, n_calls=2000)
+    doc = {**ev.to_dict(), "bayes_factor": {"ln_b": 1.3, "ln_b_err": 0.06, "ln_z_1": -4.4, "ln_z_0": -5.7}}
+    kind = registry.get(registry.kind_of(doc))
+    assert EvidenceResult.from_dict(doc) == ev
+    t = kind.tables(kind.from_dict(doc))[0]
+    assert t.title == "Evidence" and t.column("value")[0].startswith("-4.4 ±")
+    assert t.rows[1][0].startswith("ln B") and "mu ~ U[0, 4]" in dict(t.summary)["hypothesis"]
