@@ -475,6 +475,18 @@ def print_engine_table(e: dict[str, Any]) -> None:
             print(f"    {k.replace('dask_projected_100_workers_', '')}: {v:.1f} s")
 
 
+def engine_markdown(e: dict[str, Any]) -> str:
+    """The table of :func:`engine_table` in Markdown (docs/benchmarks.md), with the load."""
+    lines = [
+        f"Machine load (`uptime`): start `{e.get('uptime_start')}`, end `{e.get('uptime_end')}`.",
+        "",
+        "| | redist | reference | ratio | target |",
+        "|---|---:|---|---:|---|",
+    ]
+    lines += ["| " + " | ".join(row) + " |" for row in engine_table(e)]
+    return "\n".join(lines)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="fewer repeats and smaller grids")
@@ -482,7 +494,12 @@ def main() -> None:
                     help="also the comparison with redistpy 2.0.0 (issue 4)")
     ap.add_argument("--skip-venv", action="store_true", help="do not create/check the redistpy venv")
     ap.add_argument("--out", default=str(HERE / "results.json"))
+    ap.add_argument("--markdown", action="store_true",
+                    help="only print the table of the last run (results.json) in Markdown")
     args = ap.parse_args()
+    if args.markdown:
+        print(engine_markdown(json.loads(Path(args.out).read_text(encoding="utf-8"))["engine"]))
+        return
     t0 = time.perf_counter()
     eng_out = common.OUT / "engine.json"
     cmd = [sys.executable, str(HERE / "bench_engine.py"), "--out", str(eng_out)]

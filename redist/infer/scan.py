@@ -298,7 +298,11 @@ def _run_block(
     x0 = np.tile(np.asarray(x_start, dtype=float), (len(points), 1))
     x0[:, list(indices)] = np.asarray(points, dtype=float)
     fixed = np.tile(mask, (len(points), 1))
-    res = engine.minimize_batch(obj.engine, data=data, init=x0, fixed=fixed, chunk=BLOCK)
+    # always BLOCK rows (the last point repeated): one executable for every block and scan
+    pad = np.r_[np.arange(len(points)), np.full(BLOCK - len(points), len(points) - 1)]
+    res = engine.minimize_batch(
+        obj.engine, data=data, init=x0[pad], fixed=fixed[pad], bounds=obj.layout.bounds, chunk=BLOCK
+    )
     out = []
     for r, key in enumerate(keys):
         it = int(res.iterations[r])
