@@ -20,6 +20,9 @@ from hypothesis import strategies as st
 
 from redist import engine
 
+#: every test here compiles with jax (the `jax` marker skips them without it)
+pytestmark = pytest.mark.jax
+
 RTOL = 1e-10
 
 

@@ -15,6 +15,9 @@ from iminuit import Minuit
 
 from redist import engine
 
+#: every test here compiles with jax (the `jax` marker skips them without it)
+pytestmark = pytest.mark.jax
+
 
 def minuit_fit(lik, data, x0, fixed, starts=()):
     """Lowest Minuit minimum over starting points ``x0`` and ``x0`` with overrides."""

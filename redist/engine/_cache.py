@@ -97,7 +97,9 @@ def _resolve() -> Path | None:
 
 
 def _apply() -> None:
-    import jax
+    from redist._optional import optional_import
+
+    jax = optional_import("jax", purpose="the compiled likelihood engine (redist.engine)")
 
     update: Any = jax.config.update
     update("jax_enable_x64", True)
