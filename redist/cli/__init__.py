@@ -36,6 +36,9 @@ def __dir__() -> list[str]:
 
 #: exit status of a command that failed on a RedistError (bad input, non-finite result)
 EXIT_REDIST_ERROR = 2
+#: exit status of a command whose result was written but must not be trusted as is
+#: (an unconverged posterior, a limit outside the tested range)
+EXIT_UNRELIABLE = 3
 
 # group name -> (module, attribute); imported lazily so that `redist --help` stays fast
 _GROUPS = {
