@@ -304,9 +304,8 @@ def run(
     seed : int
         Seed of the toys and of the NUTS chains.
     nuts : bool
-        Also sample the posterior in (m_X, BR_X) with NUTS (:func:`redist.infer.sample`;
-        analysis nuisances fixed at the best fit, form factors sampled) as a cross-check of
-        the grid posterior.
+        Also sample the posterior in (m_X, BR_X) with NUTS (:func:`redist.infer.sample`,
+        every nuisance sampled) as a cross-check of the grid posterior.
     nuts_width : float
         Width of X (GeV) of the NUTS posterior (a narrow X is flat in m_X inside a true-q²
         bin, where gradients carry no information).
@@ -524,15 +523,15 @@ def _nuts(
         return {"skipped": "redist.infer.sample has no NUTS with fix_nuisances in this version"}
     rm = b2kx_model(m_X=None, width_X=width)
     priors = {"m_X": Uniform(float(masses[0]), float(masses[-1])), "BR_X": Uniform(*br_prior)}
-    res = sample(rm, priors=priors, fix_nuisances=True, n_samples=n, n_burn=n, n_chains=4,
+    res = sample(rm, priors=priors, n_samples=n, n_burn=n, n_chains=4,
                  sampler="nuts", seed=seed, init={"m_X": 2.1, "BR_X": 8.0})  # fmt: skip
     keep = ("mode", "hpd68", "hpd95", "central68", "mean", "rhat", "ess_bulk", "ess_tail", "mcse")
     summ = {p: {k: v for k, v in res.summary[p].items() if not k.startswith("_") and
                 any(k.startswith(q) for q in keep)} for p in ("m_X", "BR_X")}  # fmt: skip
     return {
         "width_X": width,
-        "method": "NUTS (redist.infer.sample, blackjax), 4 chains; analysis nuisances fixed at the "
-                  "best fit, form-factor nuisances sampled",
+        "method": "NUTS (redist.infer.sample, blackjax), 4 chains, every nuisance sampled "
+                  "(constraints as priors)",
         "priors": {"m_X": ["uniform", float(masses[0]), float(masses[-1])],
                    "BR_X": ["uniform", float(br_prior[0]), float(br_prior[1])]},
         "n_draws": int(res.samples.shape[0]), "converged": res.converged, "wall_s": res.wall_s,
@@ -653,6 +652,7 @@ def _figures(out: Path, masses: np.ndarray, scans: dict[float, dict[str, Any]], 
         ax.set_xlabel(r"$m_X$ [GeV]")
         ax.set_title("narrow X" if w == 0 else rf"$\Gamma_X$ = {w:g} GeV", fontsize=10)
         ax.set_xlim(masses[0], masses[-1])
+        ax.set_yscale("log")
     axes[0][0].set_ylabel(r"95% CLs upper limit on BR$(B^+\to K^+X)\times 10^{6}$")
     axes[0][0].legend(fontsize=8, loc="upper left")
     fig.tight_layout()
@@ -689,6 +689,7 @@ def _figures(out: Path, masses: np.ndarray, scans: dict[float, dict[str, Any]], 
     ax.plot([], [], "k--", label="95%")
     ax.set_xlabel(r"$m_X$ [GeV]")
     ax.set_ylabel(r"BR$(B^+\to K^+X)\times 10^{6}$")
+    ax.set_ylim(0, min(float(bb.max()), 30.0))
     ax.legend(fontsize=8)
     ax.set_title("posterior, narrow X (uniform priors)", fontsize=10)
     fig.tight_layout()
@@ -729,6 +730,14 @@ def b2kx_tables(results: dict[str, Any]) -> list[Any]:
         ("posterior m_X HPD 68% [GeV]", "[{:.2f}, {:.2f}]".format(*post["m_X"]["hpd68"])),
         ("posterior BR_X HPD 68% [1e-6]", "[{:.2f}, {:.2f}]".format(*post["BR_X"]["hpd68"])),
     ]  # fmt: skip
+    nuts = results.get("posterior_nuts")
+    if nuts and "m_X" in nuts:
+        w = nuts["width_X"]
+        rows += [
+            (f"NUTS m_X HPD 68% [GeV] (width {w:g})", "[{:.2f}, {:.2f}]".format(*nuts["m_X"]["hpd68"])),
+            (f"NUTS BR_X HPD 68% [1e-6] (width {w:g})", "[{:.2f}, {:.2f}]".format(*nuts["BR_X"]["hpd68"])),
+            ("NUTS converged (R-hat, ESS)", str(nuts["converged"])),
+        ]
     return [
         Table(
             title="B+ -> K+ X from the Belle II B+ -> K+ nu nu likelihood",

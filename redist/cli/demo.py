@@ -42,6 +42,8 @@ __all__ = ["demo"]
               help="b2kx: SM toys for the global significance.")  # fmt: skip
 @click.option("--n-masses", type=click.IntRange(min=10), default=100, show_default=True,
               help="b2kx: mass points of the profile and of each limit scan.")  # fmt: skip
+@click.option("--nuts/--no-nuts", default=True, show_default=True,
+              help="b2kx: also sample the (m_X, BR_X) posterior with NUTS (all nuisances).")  # fmt: skip
 @click.option("--no-plots", is_flag=True, help="Skip the figures.")
 @click.option("--no-report", is_flag=True, help="Skip the HTML report (DIR/report.html).")
 @click.option(
@@ -54,6 +56,7 @@ def demo(
     study: str,
     n_toys: int,
     n_masses: int,
+    nuts: bool,
     no_plots: bool,
     no_report: bool,
     as_json: bool,
@@ -74,7 +77,7 @@ def demo(
             deprecated("redist demo --output DIR", "--output-dir DIR")
         output_dir, output = output, None
     if study == "b2kx":
-        _b2kx(output_dir, output, n_toys, n_masses, no_plots, as_json, quiet)
+        _b2kx(output_dir, output, n_toys, n_masses, nuts, no_plots, as_json, quiet)
         return
     out = Path(output_dir or "redist-demo")
     results_file = Path(output) if output else out / "results.json"
@@ -109,8 +112,8 @@ def demo(
         status(f"wrote {report}", quiet)
 
 
-def _b2kx(output_dir: str | None, output: str | None, n_toys: int, n_masses: int, no_plots: bool,
-          as_json: bool, quiet: bool) -> None:  # fmt: skip
+def _b2kx(output_dir: str | None, output: str | None, n_toys: int, n_masses: int, nuts: bool,
+          no_plots: bool, as_json: bool, quiet: bool) -> None:  # fmt: skip
     """``redist demo --study b2kx``: the B+ -> K+ X study (redist.b2kx.run)."""
     from redist import progress
     from redist.b2kx import b2kx_tables, run
@@ -122,7 +125,7 @@ def _b2kx(output_dir: str | None, output: str | None, n_toys: int, n_masses: int
     rep = progress_for(quiet)
     t0 = time.perf_counter()
     with progress.use(rep):
-        results = run(out, n_toys=n_toys, n_masses=n_masses, plots=not no_plots,
+        results = run(out, n_toys=n_toys, n_masses=n_masses, nuts=nuts, plots=not no_plots,
                       results_file=results_file, progress=rep)  # fmt: skip
     if as_json:
         click.echo(results_file.read_text(encoding="utf-8"))
