@@ -68,3 +68,32 @@ def test_committed_study_outputs_have_the_issue_keys():
     assert chk["width_0"]["fisher_information_BR_X_at_0_min"] > 0
     for f in r["figures"]:
         assert (RESULTS.parents[2] / f).exists(), f
+
+
+@pytest.mark.parametrize("flag", ["--output", "--output-dir"])
+def test_cli_study_output_directory(monkeypatch, tmp_path, flag):
+    """``redist demo --study b2kx --output DIR`` (the issue's spelling) and ``--output-dir DIR``."""
+    from click.testing import CliRunner
+
+    import redist.b2kx as mod
+    from redist.cli import main
+
+    calls = {}
+
+    def fake_run(out, *, results_file, **kw):
+        calls.update(out=out, results_file=results_file, **kw)
+        r = json.loads(RESULTS.read_text()) if RESULTS.exists() else None
+        if r is None:
+            pytest.skip("study outputs not generated")
+        results_file.write_text(json.dumps(r))
+        return r
+
+    monkeypatch.setattr(mod, "run", fake_run)
+    target = tmp_path / "study"
+    res = CliRunner().invoke(main, ["demo", "--study", "b2kx", flag, str(target), "--n-toys", "20",
+                                    "--no-nuts", "--quiet"])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert calls["out"] == target and calls["results_file"] == target / "results.json"
+    assert calls["n_toys"] == 20 and calls["nuts"] is False
+    assert "is deprecated" not in res.output
+    assert "Z_local" in res.stdout
