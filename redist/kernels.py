@@ -9,6 +9,14 @@ integrated over each bin, ``R_j(theta) = int_bin_j rate(z; theta) dz``.
   analytic ``basis_integrals``). A new parameter point is then one
   ``(n_bins, M) @ (M,)`` product: no quadrature per call, and the same numbers
   as direct quadrature at the same nodes up to rounding.
+* Theories whose basis also holds functions of *non-linear* parameters (a
+  resonance of mass ``m_X`` and width ``width_X``:
+  :attr:`~redist.theory.Theory.n_nonlinear_basis`) keep the precomputed kernel
+  for the fixed columns; the other columns are integrated at every call,
+  analytically when the theory provides
+  :meth:`~redist.theory.Theory.nonlinear_basis_integrals`, otherwise with
+  Gauss-Legendre at fixed nodes. Both are traceable by jax, so masses and
+  widths are ordinary fit parameters with exact gradients.
 * Other theories are integrated with vectorised Gauss-Legendre at every call.
 
 Bins are intersected with the kinematic cutoff and the theory's physical
@@ -130,6 +138,29 @@ class BinKernel:
             kern = np.where(np.isnan(ex), kern, ex)
         return np.asarray(kern, dtype=float)
 
+    @property
+    def n_nonlinear(self) -> int:
+        """Number of basis functions that depend on non-linear parameters (0: all precomputed)."""
+        return int(self.theory.n_nonlinear_basis) if self.kernel is not None else 0
+
+    def nonlinear_integrals(self, values: Mapping[str, Any], xp: ModuleType = np) -> Any:
+        """Bin integrals of the non-linear basis functions at ``values``, shape ``(n_inside, K)``.
+
+        Analytic when the theory provides
+        :meth:`~redist.theory.Theory.nonlinear_basis_integrals`, otherwise
+        Gauss-Legendre at the kernel's fixed nodes; differentiable in the
+        parameter values when ``xp`` is ``jax.numpy``.
+        """
+        th = self.theory
+        if self.lo.shape[1] == 1:
+            exact = th.nonlinear_basis_integrals(self.lo[:, 0], self.hi[:, 0], values, xp)
+            if exact is not None:
+                return exact
+        n, m, d = self.nodes.shape
+        phi = th.nonlinear_basis(self.nodes.reshape(-1, d), values, xp)
+        phi = xp.reshape(phi, (n, m, -1))
+        return xp.sum(phi * xp.asarray(self.weights)[:, :, None], axis=1)
+
     def rates(self, values: Mapping[str, Any], xp: ModuleType = np) -> Any:
         """Rates integrated over the inside bins, shape ``(n_inside,)``.
 
@@ -138,7 +169,12 @@ class BinKernel:
         when ``xp`` is ``jax.numpy``.
         """
         if self.kernel is not None:
-            return xp.asarray(self.kernel) @ self.theory.coefficients(values, xp)
+            c = self.theory.coefficients(values, xp)
+            k = self.n_nonlinear
+            if k == 0:
+                return xp.asarray(self.kernel) @ c
+            m = self.kernel.shape[1]
+            return xp.asarray(self.kernel) @ c[:m] + self.nonlinear_integrals(values, xp) @ c[m:]
         n, m, d = self.nodes.shape
         r = self.theory._rate(self.nodes.reshape(-1, d), values, xp)
         return xp.sum(xp.reshape(r, (n, m)) * xp.asarray(self.weights), axis=1)

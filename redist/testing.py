@@ -26,6 +26,11 @@ and the failed check:
   integration of :meth:`~redist.theory.Theory.rate` at the same nodes;
 * **jax** (if installed) -- the bin rates are traceable and ``jax.grad``
   matches central finite differences;
+* **nonlinear** (theories with :attr:`~redist.theory.Theory.n_nonlinear_basis`;
+  jax installed) -- analytic bin integrals of the non-linear basis are an
+  antiderivative of it (``d/dhi`` by jax) and additive, and ``jax.grad`` of the
+  bin rates with respect to every non-linear parameter (a mass, a width) equals
+  Richardson-extrapolated finite differences to 1e-6 relative;
 * **registry** (if the theory's name is registered) -- :meth:`spec` is JSON
   serialisable and rebuilds an equal theory;
 * **groups** -- covariances are symmetric positive semi-definite and the
@@ -229,16 +234,34 @@ def _check_antiderivative(theory: Theory, exact: Any, cols: np.ndarray, z: np.nd
 def _check_basis(theory: Theory, z: np.ndarray, points: Sequence[Mapping[str, float]],
                  kernel: BinKernel, rtol: float) -> None:  # fmt: skip
     phi = np.asarray(theory.basis(z))
+    n_nl = int(theory.n_nonlinear_basis)
     for vals in points:
         full = theory.resolve(vals)
         c = np.asarray(theory.coefficients(full, np))
-        if phi.ndim != 2 or c.shape != (phi.shape[1],) or phi.shape[0] != len(z):
-            raise _fail(theory, "basis", f"basis {phi.shape} and coefficients {c.shape} mismatch")
+        if phi.ndim != 2 or c.shape != (phi.shape[1] + n_nl,) or phi.shape[0] != len(z):
+            raise _fail(theory, "basis", f"basis {phi.shape} and coefficients {c.shape} mismatch"
+                        + (f" ({n_nl} non-linear basis functions)" if n_nl else ""))  # fmt: skip
+        combined = phi @ c[: phi.shape[1]]
+        if n_nl:
+            nl = np.asarray(theory.nonlinear_basis(z, full, np), dtype=float)
+            if nl.shape != (len(z), n_nl):
+                raise _fail(theory, "basis", f"nonlinear_basis shape {nl.shape} != {(len(z), n_nl)}")
+            combined = combined + nl @ c[phi.shape[1] :]
         direct = np.asarray(theory._rate(z, full, np), dtype=float)
-        if not _close(phi @ c, direct, rtol):
-            err = np.max(np.abs(phi @ c - direct) / np.maximum(np.abs(direct), 1e-300))
+        if not _close(combined, direct, rtol):
+            err = np.max(np.abs(combined - direct) / np.maximum(np.abs(direct), 1e-300))
             raise _fail(theory, "basis", f"basis @ coefficients != _rate (max rel. dev. {err:.2e})")
     exact = getattr(theory, "basis_integrals", None)
+    if n_nl:  # the fixed columns against quadrature; the non-linear ones in _check_nonlinear
+        n, m, d = kernel.nodes.shape
+        nodes_phi = np.asarray(theory.basis(kernel.nodes.reshape(-1, d)), dtype=float)
+        gl = np.einsum("nm,nmk->nk", kernel.weights, nodes_phi.reshape(n, m, -1))
+        analytic = np.zeros(gl.shape[1], dtype=bool)
+        if exact is not None and d == 1:
+            analytic = ~np.all(np.isnan(np.asarray(exact(kernel.lo[:, 0], kernel.hi[:, 0]))), axis=0)
+        if not _close(np.asarray(kernel.kernel)[:, ~analytic], gl[:, ~analytic], rtol):
+            raise _fail(theory, "kernel", "kernel columns != Gauss-Legendre of the basis")
+        return
     if exact is None or len(theory.kinematics) != 1:
         for vals in points:
             full = theory.resolve(vals)
@@ -288,14 +311,93 @@ def _check_jax(theory: Theory, kernel: BinKernel, vals: Mapping[str, float]) -> 
     if not np.all(np.isfinite(grad)):
         raise _fail(theory, "jax", "jax.grad of the bin rates is not finite")
     for i, n in enumerate(names):
-        h = 1e-5 * max(1.0, abs(x0[i]))
-        xp_, xm = x0.copy(), x0.copy()
-        xp_[i] += h
-        xm[i] -= h
-        fd = (scalar(xp_, np) - scalar(xm, np)) / (2 * h)
+        fd = _richardson(lambda t, i=i: scalar(_shifted(x0, i, t), np), 1e-4 * max(1.0, abs(x0[i])))
         if abs(grad[i] - fd) > 1e-5 * max(abs(fd), 1e-3 * float(np.max(np.abs(grad)))):
             raise _fail(theory, "jax", f"d/d{n}: jax.grad {grad[i]:.8g} != finite difference "
                         f"{fd:.8g}")  # fmt: skip
+    return True
+
+
+def _shifted(x: np.ndarray, i: int, t: float) -> np.ndarray:
+    out: np.ndarray = x.copy()
+    out[i] += t
+    return out
+
+
+def _richardson(f: Any, h: float) -> float:
+    """Central difference of ``f`` at 0 with one Richardson step (error O(h^4))."""
+
+    def central(step: float) -> float:
+        return float((f(step) - f(-step)) / (2 * step))
+
+    return (4 * central(h / 2) - central(h)) / 3
+
+
+def _check_nonlinear(theory: Theory, kernel: BinKernel, points: Sequence[Mapping[str, float]],
+                     rtol: float, *, use_jax: bool = True) -> bool:  # fmt: skip
+    """Non-linear basis: shapes, finiteness, analytic integrals against the basis (jax), gradients.
+
+    * ``nonlinear_integrals`` has shape ``(n_inside, K)`` and is finite at every point;
+    * analytic :meth:`~redist.theory.Theory.nonlinear_basis_integrals` (if given) is an
+      antiderivative of :meth:`~redist.theory.Theory.nonlinear_basis` (``d/dhi`` by jax,
+      exact) and additive over adjacent intervals;
+    * ``jax.grad`` of the bin integrals with respect to every non-linear parameter equals
+      Richardson-extrapolated central differences (1e-6 relative).
+    """
+    n_nl = int(theory.n_nonlinear_basis)
+    for vals in points:
+        full = theory.resolve(vals)
+        ints = np.asarray(kernel.nonlinear_integrals(full, np), dtype=float)
+        if ints.shape != (int(kernel.inside.sum()), n_nl) or not np.all(np.isfinite(ints)):
+            raise _fail(theory, "nonlinear", f"bin integrals of the non-linear basis: shape {ints.shape}, "
+                        f"finite {bool(np.all(np.isfinite(ints)))}")  # fmt: skip
+    if not use_jax or not has_module("jax") or len(theory.kinematics) != 1:
+        return False
+    jax = optional_import("jax", purpose="the non-linear conformance check")
+    jnp = optional_import("jax.numpy", purpose="the non-linear conformance check")
+    nl_names = theory.nonlinear_parameters
+    k = theory.kinematics[0]
+    with _x64(jax):
+        for vals in points[-1:]:
+            full = theory.resolve(vals)
+            if theory.nonlinear_basis_integrals(kernel.lo[:, 0], kernel.hi[:, 0], full, np) is not None:
+                lo = np.full(5, k.low)
+                his = np.linspace(k.low, k.high, 7)[1:-1]
+                jfull = {n: jnp.asarray(v) for n, v in full.items()}
+
+                def upto(h: Any, jfull: Any = jfull, lo: Any = lo) -> Any:
+                    out = theory.nonlinear_basis_integrals(lo[:1], jnp.reshape(h, (1,)), jfull, jnp)
+                    return jnp.sum(out)
+
+                deriv = np.asarray(jax.jit(jax.vmap(jax.grad(upto)))(jnp.asarray(his)))
+                dens = np.sum(np.asarray(theory.nonlinear_basis(his[:, None], full, np)), axis=1)
+                if not _close(deriv, dens, max(rtol, 1e-10)):
+                    raise _fail(theory, "nonlinear", "nonlinear_basis_integrals is not an antiderivative "
+                                "of nonlinear_basis")  # fmt: skip
+                mid = his[2]
+                whole = theory.nonlinear_basis_integrals(lo[:1], np.array([k.high]), full, np)
+                parts = (theory.nonlinear_basis_integrals(lo[:1], np.array([mid]), full, np)
+                         + theory.nonlinear_basis_integrals(np.array([mid]), np.array([k.high]), full, np))
+                if not _close(parts, whole, max(rtol, 1e-12)):
+                    raise _fail(theory, "nonlinear", "nonlinear_basis_integrals is not additive")
+            x0 = np.array([float(full[n]) for n in nl_names])
+            proj = np.random.default_rng(3).uniform(0.5, 1.5, int(kernel.inside.sum()))
+
+            def total(x: Any, xp: ModuleType, full: Any = full, proj: Any = proj) -> Any:
+                v = {**full, **{n: x[i] for i, n in enumerate(nl_names)}}
+                return xp.sum(xp.asarray(proj) * kernel.rates(v, xp))
+
+            grad = np.asarray(jax.jit(jax.grad(lambda x: total(x, jnp)))(jnp.asarray(x0)))
+            for i, n in enumerate(nl_names):
+                p = next(p for p in theory.parameters if p.name == n)
+                h = 1e-3 * max(1e-3, min(abs(x0[i]), 1.0))
+                if x0[i] - h < p.bounds[0] or x0[i] + h > p.bounds[1]:
+                    continue  # one-sided at a boundary: covered by the tests of the theory
+                fd = _richardson(lambda t, i=i, x0=x0: total(_shifted(x0, i, t), np), h)
+                ref = float(np.sum(proj * np.asarray(kernel.rates(full))))
+                if abs(grad[i] - fd) > 1e-6 * max(abs(fd), 1e-6 * abs(ref)):
+                    raise _fail(theory, "nonlinear", f"d/d{n}: jax.grad {grad[i]:.10g} != finite "
+                                f"difference {fd:.10g}")  # fmt: skip
     return True
 
 
@@ -389,6 +491,10 @@ def check_theory(
         done.append("kernel")
     if jax and theory.has_basis and _check_jax(theory, kernel, points[-1]):
         done.append("jax")
+    if theory.has_basis and theory.n_nonlinear_basis and _check_nonlinear(
+        theory, kernel, points, rtol, use_jax=jax
+    ):
+        done.append("nonlinear")
     if _check_registry(theory, z, points[-1], rtol):
         done.append("registry")
     return tuple(done)

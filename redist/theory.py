@@ -462,9 +462,11 @@ class Theory(ABC):
         Examples
         --------
         >>> import redist
-        >>> d = redist.get_theory("two-body", m_X=1.5).describe()
-        >>> d.processes, [s.name for s in d.settings_schema], d.reference_point
-        (('B+->K+X',), ['m_X', 'width', 'include_sm'], {'BR_X': 0.0})
+        >>> d = redist.get_theory("bkx", background="none").describe()
+        >>> d.processes, [s.name for s in d.settings_schema]
+        (('B+->K+X', 'B0->K0X', 'B0->KSX'), ['process', 'form_factors', 'background'])
+        >>> d.reference_point
+        {'m_X': 1.0, 'width_X': 0.0, 'BR_X': 0.0}
         """
         return TheoryDescription(
             name=self.name,
@@ -556,18 +558,57 @@ class Theory(ABC):
     def _rate(self, z: np.ndarray, values: Mapping[str, Any], xp: ModuleType) -> Any:
         """Rate at points ``z`` (shape (n, d), inside the physical range)."""
 
-    # Optional linear structure: rate(z) = basis(z) @ coefficients(values)
+    # Optional linear structure:
+    #   rate(z) = basis(z) @ c[:M] + nonlinear_basis(z, values) @ c[M:],  c = coefficients(values)
     has_basis: ClassVar[bool] = False
+    #: number of basis functions that depend on non-linear parameters (the last
+    #: ``n_nonlinear_basis`` coefficients multiply :meth:`nonlinear_basis`)
+    n_nonlinear_basis: int = 0
+
+    @property
+    def nonlinear_parameters(self) -> tuple[str, ...]:
+        """Names of the parameters declared with ``linear=False`` (masses, widths, shapes)."""
+        return tuple(p.name for p in self.parameters if not p.linear)
 
     def basis(self, z: np.ndarray) -> np.ndarray:
-        """Basis functions at points ``z`` (shape (n, d)) -> (n, M). Only if :attr:`has_basis`."""
+        """Basis functions at points ``z`` (shape (n, d)) -> (n, M). Only if :attr:`has_basis`.
+
+        These columns must not depend on any parameter: their bin integrals are
+        computed once (:class:`redist.kernels.BinKernel`).
+        """
         msg = f"theory {self.name!r} declares no basis structure"
         raise NotImplementedError(msg)
 
     def coefficients(self, values: Mapping[str, Any], xp: ModuleType = np) -> Any:
-        """Coefficients (M,) of the basis functions; must be traceable with ``xp``."""
+        """Coefficients (M + K,) of :meth:`basis` then :meth:`nonlinear_basis`; traceable with ``xp``.
+
+        They may depend on linear parameters only (``K`` = :attr:`n_nonlinear_basis`).
+        """
         msg = f"theory {self.name!r} declares no basis structure"
         raise NotImplementedError(msg)
+
+    def nonlinear_basis(self, z: Any, values: Mapping[str, Any], xp: ModuleType = np) -> Any:
+        """Basis functions that depend on the non-linear parameters: ``(n, d)`` -> ``(n, K)``.
+
+        Only for theories with :attr:`n_nonlinear_basis` > 0. Must be traceable
+        with ``xp`` = ``jax.numpy`` (the parameter values may be jax tracers, the
+        points ``z`` are fixed Gauss-Legendre nodes), so that bin integrals and
+        their gradients with respect to masses and widths are exact at fixed nodes.
+        """
+        msg = f"theory {self.name!r} declares no non-linear basis functions"
+        raise NotImplementedError(msg)
+
+    def nonlinear_basis_integrals(
+        self, lo: np.ndarray, hi: np.ndarray, values: Mapping[str, Any], xp: ModuleType = np
+    ) -> Any:
+        """Exact integrals of :meth:`nonlinear_basis` over ``[lo, hi]`` -> ``(n, K)``, or ``None``.
+
+        ``None`` (the default) means: integrate :meth:`nonlinear_basis` with fixed-node
+        Gauss-Legendre (traced by jax). A theory whose functions have closed-form
+        integrals (a Breit-Wigner: arctangents) returns them here; they must be
+        traceable with ``xp`` in the parameter values. One kinematic variable only.
+        """
+        return None
 
     def spec(self) -> dict[str, Any]:
         """Registry reference ``{"name", "version", "settings"}`` stored in model files."""
@@ -654,7 +695,7 @@ def theory_settings(name: str) -> tuple[Setting, ...]:
 
     Examples
     --------
-    >>> [(s.name, s.type, s.default) for s in theory_settings("two-body")]
+    >>> [(s.name, s.type, s.default) for s in theory_settings("two-body")]  # deprecated theory
     [('m_X', 'float', 1.0), ('width', 'float', 0.0001), ('include_sm', 'bool', True)]
     """
     factory = _factory(name)
@@ -684,7 +725,7 @@ def find_theories(process: str) -> list[str]:
     Examples
     --------
     >>> find_theories("B+->K+X")
-    ['two-body']
+    ['bkx']
     """
     out = []
     for name in available_theories():

@@ -280,7 +280,7 @@ class Reweighting:
     def _fast(self) -> tuple[np.ndarray, np.ndarray] | None:
         """(kernel / null rates with zero rows outside the cutoff, 1-outside template), numpy path."""
         k = self.kernel
-        if k.kernel is None:
+        if k.kernel is None or k.n_nonlinear:
             return None
         full = np.zeros((k.inside.size, k.kernel.shape[1]))
         full[k.inside] = k.kernel / self.null_rates[:, None]

@@ -12,6 +12,9 @@ from redist.cli.theory import theory
 from theories.twobody import TwoBodyInvisible
 from theories.wet import PROCESSES, WET
 
+# the deprecated two-body theory is still tested here (superseded by bkx, tests/test_bkx.py)
+pytestmark = pytest.mark.filterwarnings("ignore:theory 'two-body':DeprecationWarning")
+
 SM_CVL = WET().reference_point()["cVL"]
 
 
@@ -29,7 +32,7 @@ def run_json(runner: CliRunner, *args: str) -> dict:
 def test_list(runner: CliRunner) -> None:
     out = run_json(runner, "list", "--json")
     assert {"wet", "two-body"} <= set(out["theories"])
-    assert out["processes"] == [*PROCESSES, "B+->K+X"]
+    assert set(out["processes"]) == {*PROCESSES, "B+->K+X", "B0->K0X", "B0->KSX"}
     text = runner.invoke(theory, ["list"]).stdout
     assert "B0->K*0nunu" in text
     assert "wet" in text
@@ -83,34 +86,43 @@ def test_br_range(runner: CliRunner) -> None:
 
 
 def test_two_body(runner: CliRunner) -> None:
-    out = run_json(runner, "br", "B+->K+X", "--option", "m_X=1.5", "--option", "include_sm=false",
-                   "--set", "BR_X=12", "--json")  # fmt: skip
+    out = run_json(runner, "br", "B+->K+X", "--theory", "two-body", "--option", "m_X=1.5",
+                   "--option", "include_sm=false", "--set", "BR_X=12", "--json")  # fmt: skip
     assert out == {"process": "B+->K+X", "BR": pytest.approx(12e-6, rel=1e-12)}
-    out = run_json(runner, "rate", "B+->K+X", "--option", "m_X=2", "--option", "width=0.1",
-                   "--set", "BR_X=1", "--q2", "4", "--json")  # fmt: skip
+    out = run_json(runner, "rate", "B+->K+X", "--theory", "two-body", "--option", "m_X=2",
+                   "--option", "width=0.1", "--set", "BR_X=1", "--q2", "4", "--json")  # fmt: skip
     ref = TwoBodyInvisible(m_X=2.0, width=0.1).rate([4.0], {"BR_X": 1.0})[0]
     assert out["dBR_dq2"] == [pytest.approx(ref, rel=1e-14)]
+
+
+def test_bkx_picked_for_b_to_k_x(runner: CliRunner) -> None:
+    """``B+->K+X`` selects ``bkx``; mass and width are parameters (``--set``), not settings."""
+    out = run_json(runner, "rate", "B+->K+X", "--setting", "background=none", "--set", "m_X=2",
+                   "--set", "width_X=0.1", "--set", "BR_X=1", "--q2", "4", "--json")  # fmt: skip
+    ref = TwoBodyInvisible(m_X=2.0, width=0.1, include_sm=False).rate([4.0], {"BR_X": 1.0})[0]
+    assert out["dBR_dq2"] == [pytest.approx(ref, rel=1e-12)]
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["rate", "B+->K+mumu", "--q2", "1"], "valid processes: B+->K+nunu"),
+        (["rate", "B+->K+mumu", "--q2", "1"], "valid processes: B+->K+X, B0->K0X, B0->KSX, B+->K+nunu"),
         (["br", "B+->K+nunu", "--set", "cXL=1"], "valid parameters: cVL, cVR"),
         (["br", "B+->K+nunu", "--set", "cVL"], "KEY=VALUE"),
         (["br", "B+->K+nunu", "--set", "cVL=__import__('os')"], "not a real or complex number"),
         (["br", "B+->K+nunu", "--set", "cVL=nan"], "finite"),
         (["br", "B+->K+X", "--set", "BR_X=1+1j"], "is real"),
+        (["br", "B+->K+X", "--set", "m_X=9"], "m_X = 9.0 GeV outside the physical range"),
         (["rate", "B+->K+nunu", "--q2", "a,b"], "comma-separated numbers"),
         (["br", "B+->K+nunu", "--q2-range", "5,1"], "LOW < HIGH"),
         (["br", "B+->K+nunu", "--form-factors", "XYZ"], "'XYZ' is not one of GKvD2018, HPQCD2022"),
         (["br", "B+->K+nunu", "--setting", "form_factors=XYZ"], "'XYZ' is not one of GKvD2018, HPQCD2022"),
         (["br", "B+->K+nunu", "--theory", "nope"], "valid theories:"),
-        (["br", "B+->K+X", "--option", "m_X=9"], "outside the physical range"),
-        (["br", "B+->K+X", "--option", "colour=red"], "no setting 'colour'; valid settings: m_X, width"),
-        (["br", "B+->K+X", "--setting", "m_x=1"], "no setting 'm_x' (did you mean 'm_X'?)"),
-        (["br", "B+->K+X", "--setting", "m_X=heavy"], "'heavy' is not a float"),
-        (["br", "B+->K+X", "--setting", "include_sm=maybe"], "not a boolean"),
+        (["br", "B+->K+X", "--theory", "two-body", "--option", "m_X=9"], "outside the physical range"),
+        (["br", "B+->K+X", "--theory", "two-body", "--option", "colour=red"], "no setting 'colour'; valid settings: m_X, width"),
+        (["br", "B+->K+X", "--theory", "two-body", "--setting", "m_x=1"], "no setting 'm_x' (did you mean 'm_X'?)"),
+        (["br", "B+->K+X", "--theory", "two-body", "--setting", "m_X=heavy"], "'heavy' is not a float"),
+        (["br", "B+->K+X", "--theory", "two-body", "--setting", "include_sm=maybe"], "not a boolean"),
         (["br", "B+->K+nunu", "--theory", "two-body"], "describes B+->K+X, not 'B+->K+nunu'"),
         (["br", "B+->K+nunu", "--setting", "process=B0->K0nunu"], "contradicts --setting process"),
         (["br"], "give a PROCESS or a theory"),
@@ -127,10 +139,10 @@ def test_errors(runner: CliRunner, args: list[str], message: str) -> None:
 
 
 def test_settings_for_any_theory_and_deprecated_spellings(runner: CliRunner) -> None:
-    new = run_json(runner, "br", "B+->K+X", "--setting", "m_X=1.5", "--setting", "include_sm=false",
-                   "--set", "BR_X=12", "--json")  # fmt: skip
-    res = runner.invoke(theory, ["br", "B+->K+X", "--option", "m_X=1.5", "--option", "include_sm=false",
-                                 "--set", "BR_X=12", "--json"])  # fmt: skip
+    new = run_json(runner, "br", "B+->K+X", "--theory", "two-body", "--setting", "m_X=1.5",
+                   "--setting", "include_sm=false", "--set", "BR_X=12", "--json")  # fmt: skip
+    res = runner.invoke(theory, ["br", "B+->K+X", "--theory", "two-body", "--option", "m_X=1.5",
+                                 "--option", "include_sm=false", "--set", "BR_X=12", "--json"])  # fmt: skip
     assert res.exit_code == 0 and json.loads(res.stdout) == new
     assert "--option KEY=VALUE is deprecated; use --setting KEY=VALUE" in res.stderr
     res = runner.invoke(theory, ["br", "B0->K0nunu", "--form-factors", "HPQCD2022", "--json"])

@@ -18,6 +18,9 @@ from theories.callable import CallableTheory
 from theories.twobody import TwoBodyInvisible
 from theories.wet import PROCESSES, SM_CVL, WET
 
+# the deprecated two-body theory is still tested here (superseded by bkx, tests/test_bkx.py)
+pytestmark = pytest.mark.filterwarnings("ignore:theory 'two-body':DeprecationWarning")
+
 WILSON = ("cVL", "cVR", "cSL", "cSR", "cTL")
 
 

@@ -16,6 +16,9 @@ from theories.callable import CallableTheory
 from theories.twobody import TwoBodyInvisible
 from theories.wet import PROCESSES, WET
 
+# the deprecated two-body theory is still tested here (superseded by bkx, tests/test_bkx.py)
+pytestmark = pytest.mark.filterwarnings("ignore:theory 'two-body':DeprecationWarning")
+
 HAS_JAX = True
 try:
     import jax  # noqa: F401

@@ -10,11 +10,18 @@ so the narrow-width limit is exact: the whole rate lands in the bin holding m_XÂ
 With ``include_sm=True`` (default) the SM B+ -> K+ nu nu rate (EOS, GKvD2018
 central form factors) is added, so the model describes "SM + X" and the
 reweighting of an SM template measures BR_X directly.
+
+.. deprecated:: 0.2
+   Use the theory ``bkx`` (:class:`theories.bkx.BKX`): there ``m_X`` and
+   ``width_X`` are fit parameters (exact gradients) instead of construction
+   settings, so a mass scan needs no model rebuilds. ``two-body`` with
+   ``m_X=m, width=w`` equals ``bkx`` with ``m_X=m, width_X=w`` fixed.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping
 from types import ModuleType
 from typing import Any, ClassVar
@@ -43,7 +50,10 @@ class TwoBodyInvisible(Theory):
 
     Examples
     --------
-    >>> th = TwoBodyInvisible(m_X=2.0)
+    >>> import warnings
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore", DeprecationWarning)
+    ...     th = TwoBodyInvisible(m_X=2.0)
     >>> th.bin_integral(3.9, 4.1, {"BR_X": 1.0}) > 0.99e-6
     True
     """
@@ -52,8 +62,15 @@ class TwoBodyInvisible(Theory):
     version: ClassVar[str] = "1.0"
     has_basis: ClassVar[bool] = True
     processes: ClassVar[tuple[str, ...]] = ("B+->K+X",)
+    auto_select: ClassVar[bool] = False  # superseded by ``bkx``
 
     def __init__(self, m_X: float = 1.0, width: float = 1e-4, include_sm: bool = True) -> None:
+        warnings.warn(
+            "theory 'two-body' (theories.twobody.TwoBodyInvisible) is deprecated; use 'bkx' "
+            "(theories.bkx.BKX), where m_X and width_X are fit parameters",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         self._sm = WET("B+->K+nunu")
         q2max = self._sm.q2_max
         if not (0 < m_X < math.sqrt(q2max)):

@@ -11,9 +11,10 @@ HistFactory; the fit-bin factor of each reweighted (channel, sample) is then
 
 The theory values come from the model's parameter layout (one
 :class:`~redist.layout.TheoryBinding` per reweighting, the same path as the
-pyhf modifier); theories with non-linear parameters (issue 14) plug in there
-as well, since ``weights`` accepts any theory values and falls back to
-quadrature when the theory has no linear basis.
+pyhf modifier). Theories with non-linear parameters (masses, widths) keep the
+folded matrix for their fixed basis columns and integrate the others per call
+(:meth:`~redist.kernels.BinKernel.nonlinear_integrals`), traced by jax, so the
+gradient with respect to a mass is exact.
 """
 
 from __future__ import annotations
@@ -73,12 +74,28 @@ def reweighting_factors(
         mat = mig[:, inside] @ (np.asarray(kern.kernel, dtype=float) / reweighting.null_rates[:, None])
         const = mig[:, ~inside].sum(axis=1)
         theory = reweighting.theory
+        n_nl = kern.n_nonlinear
+        if n_nl == 0:
 
-        def linear(pars: Any, xp: Any) -> Any:
+            def linear(pars: Any, xp: Any) -> Any:
+                values = binding.values(pars, xp)
+                return xp.asarray(mat) @ theory.coefficients(values, xp) + xp.asarray(const)
+
+            return linear
+
+        # non-linear parameters (masses, widths): the fixed columns stay folded into
+        # ``mat``; the others are integrated per call (analytic or fixed-node
+        # quadrature, traced), divided by the null rates and migrated.
+        m = int(kern.kernel.shape[1])
+        mig_nl = mig[:, inside] / reweighting.null_rates[None, :]
+
+        def mixed(pars: Any, xp: Any) -> Any:
             values = binding.values(pars, xp)
-            return xp.asarray(mat) @ theory.coefficients(values, xp) + xp.asarray(const)
+            c = theory.coefficients(values, xp)
+            dyn = kern.nonlinear_integrals(values, xp) @ c[m:]
+            return xp.asarray(mat) @ c[:m] + xp.asarray(mig_nl) @ dyn + xp.asarray(const)
 
-        return linear
+        return mixed
 
     def general(pars: Any, xp: Any) -> Any:
         values = binding.values(pars, xp)

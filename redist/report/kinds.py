@@ -166,5 +166,14 @@ LIMIT = ResultKind("limit", "CLs upper limit", _limit_from, limit_tables, _limit
 POSTERIOR = ResultKind("posterior", "Posterior", _posterior_from, posterior_tables, _posterior_figures)
 IMPACTS = ResultKind("impacts", "Impact ranking", _impacts_from, _impacts_tables, _impacts_figures)
 DEMO = ResultKind("demo", "Belle II demo", _same, demo_tables, None)
+
+
+def _b2kx_tables(results: Any) -> list[Table]:
+    from ..b2kx import b2kx_tables
+
+    return b2kx_tables(results)
+
+
+B2KX = ResultKind("b2kx", "B+ -> K+ X study", _same, _b2kx_tables, None)
 MODEL = ResultKind("model", "Model", _same, model_tables, None)
 EVIDENCE = ResultKind("evidence", "Evidence", _same, evidence_tables, None)
