@@ -104,8 +104,8 @@ def make_functions(
     nominal_np[slot] = t.nominal
     table_np = np.full((n_slots, t.table.shape[1]), one, dtype=np.int64)
     table_np[slot] = t.table
-    nominal = jnp.asarray(nominal_np.reshape(n_main, width))
-    table = jnp.asarray(table_np)
+    nominal = np.asarray(nominal_np.reshape(n_main, width))
+    table = np.asarray(table_np)
 
     n_hs = int(t.hs_par.size)
     has_hs = t.hs_cell.size > 0
@@ -119,22 +119,22 @@ def make_functions(
     n_feat = len(coef)
     if dense_histosys is None:
         dense_histosys = n_slots * n_feat * n_hs <= DENSE_HISTOSYS_MAX
-    hs_par = jnp.asarray(t.hs_par)
+    hs_par = np.asarray(t.hs_par)
     if dense_histosys:
         mat = np.zeros((n_slots, n_feat * n_hs))
         for k, c in enumerate(coef):
             np.add.at(mat, (slot[t.hs_cell], k * n_hs + t.hs_which), c)
-        hs_mat = jnp.asarray(mat)
+        hs_mat = np.asarray(mat)
     else:
-        hs_slot = jnp.asarray(slot[t.hs_cell])
-        hs_which = jnp.asarray(t.hs_which)
-        hs_coef = jnp.asarray(np.stack(coef, axis=1))
+        hs_slot = np.asarray(slot[t.hs_cell])
+        hs_which = np.asarray(t.hs_which)
+        hs_coef = np.asarray(np.stack(coef, axis=1))
 
     has_ns = t.ns_par.size > 0
-    ns_par = jnp.asarray(t.ns_par)
-    ns_hi = jnp.asarray(t.ns_hi)
-    ns_lo = jnp.asarray(t.ns_lo)
-    ns_poly = jnp.asarray(t.ns_poly)
+    ns_par = np.asarray(t.ns_par)
+    ns_hi = np.asarray(t.ns_hi)
+    ns_lo = np.asarray(t.ns_lo)
+    ns_poly = np.asarray(t.ns_poly)
     code4 = t.ns_code == "code4"
 
     blocks = [reweighting_factors(b.reweighting, b.binding, b.migration) for b in t.reweightings]
@@ -147,15 +147,15 @@ def make_functions(
     g_aux_np[t.gauss_par] = n_main + t.gauss_aux
     g_inv_np = np.zeros(npars)
     g_inv_np[t.gauss_par] = 1.0 / (np.sqrt(2.0) * t.gauss_sigma)
-    g_aux = jnp.asarray(g_aux_np)
-    g_inv = jnp.asarray(g_inv_np)
+    g_aux = np.asarray(g_aux_np)
+    g_inv = np.asarray(g_inv_np)
     # pyhf: -log(sigma * sqrt(2 pi)) per constraint, summed once here
     g_const = float(np.sum(-np.log(t.gauss_sigma * np.sqrt(2 * np.pi)))) if has_g else 0.0
 
     has_p = t.pois_par.size > 0
-    p_par = jnp.asarray(t.pois_par)
-    p_aux = jnp.asarray(n_main + t.pois_aux)
-    p_fac = jnp.asarray(t.pois_factor)
+    p_par = np.asarray(t.pois_par)
+    p_aux = np.asarray(n_main + t.pois_aux)
+    p_fac = np.asarray(t.pois_factor)
 
     def features(alpha: Any) -> Any:
         """Pyhf's piecewise pieces of the delta, shape (n_feat, H); exactly one is non-zero."""
@@ -248,10 +248,10 @@ def grad_and_hessian_fn(t: ModelTensors, grad: Callable[[Any, Any], Any]) -> Cal
 
         return dense
     seeds_np, src_np, comp_np, mask_np = seed
-    seeds = jnp.asarray(seeds_np)
-    src = jnp.asarray(src_np)
-    comp = jnp.asarray(comp_np)
-    mask = jnp.asarray(mask_np)
+    seeds = np.asarray(seeds_np)
+    src = np.asarray(src_np)
+    comp = np.asarray(comp_np)
+    mask = np.asarray(mask_np)
 
     def compressed(p: Any, d: Any) -> Any:
         def hv(v: Any) -> Any:
