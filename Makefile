@@ -56,9 +56,10 @@ docs: $(VENV)/bin/python
 	$(PIP) install --quiet ".[jax,dask,io,mcmc,stats,fm]" --group docs
 	$(SPHINX)
 
-# redist vs redistpy (separate venv) vs plain pyhf on the same work; writes benchmarks/results.json
+# redist's likelihood engine vs plain pyhf (issue 12): one table, benchmarks/results.json;
+# `$(PY) benchmarks/run.py --redistpy` adds the comparison with redistpy (separate venv)
 bench: $(VENV)/bin/python
-	$(PIP) install --quiet ".[jax]"
+	$(PIP) install --quiet ".[jax,dask]"
 	$(PY) benchmarks/run.py
 
 clean:

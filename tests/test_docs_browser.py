@@ -49,6 +49,11 @@ CHROMIUM_FLAGS = [
 PAGES = {
     "index.html": (True, 0),
     "tutorials/theory-basics.html": (True, 3),
+    "tutorials/analysts-belle2.html": (True, 2),
+    "tutorials/analysts-own-analysis.html": (True, 1),
+    "tutorials/pyhf-patchsets.html": (False, 0),
+    "tutorials/theorists-wilson-fits.html": (True, 1),
+    "tutorials/theorists-plugin.html": (True, 0),
     "physics.html": (True, 0),
     "tutorials/index.html": (False, 0),
     "belle2.html": (False, 3),

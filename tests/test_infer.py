@@ -172,7 +172,7 @@ def test_scan_2d_serial_equals_dask_and_contour(toy):
 
     pars = ["cVL:2:16:5", "cTL:0:12:4"]
     serial = scan(toy, pars, fixed={"cSL": 0.0})
-    with LocalCluster(processes=False, n_workers=2, dashboard_address=None) as cl, Client(cl) as c:
+    with LocalCluster(processes=False, n_workers=2, dashboard_address=":0") as cl, Client(cl) as c:
         par = scan(toy, pars, fixed={"cSL": 0.0}, dask=c)
     np.testing.assert_array_equal(serial.twice_nll, par.twice_nll)
     np.testing.assert_array_equal(serial.converged, par.converged)

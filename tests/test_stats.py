@@ -16,6 +16,7 @@ import pytest
 from click.testing import CliRunner
 from scipy import stats
 
+from redist.exceptions import RedistError
 from redist.infer import sample
 from redist.infer.bayes import hpd_interval, isj_bandwidth, marginal_mode, summarize_draws
 
@@ -222,3 +223,122 @@ def test_limit_outside_the_tested_range_is_not_a_limit(tmp_path):
     doc = json.loads(out.read_text())
     assert {"parameter", "method", "observed", "expected", "in_range"} <= set(doc)
     assert doc["in_range"] is False and doc["observed"] is None and doc["method"] == "asymptotic"
+
+
+# -- evidence --------------------------------------------------------------------------------
+def one_bin_with_nuisance() -> pyhf.pdf.Model:
+    spec = {
+        "channels": [
+            {
+                "name": "SR",
+                "samples": [
+                    {
+                        "name": "sig",
+                        "data": [20.0],
+                        "modifiers": [{"name": "mu", "type": "normfactor", "data": None}],
+                    },
+                    {
+                        "name": "bkg",
+                        "data": [100.0],
+                        "modifiers": [{"name": "bn", "type": "normsys", "data": {"hi": 1.1, "lo": 0.9}}],
+                    },
+                ],
+            }
+        ],
+        "parameters": [{"name": "mu", "bounds": [[0.0, 4.0]]}],
+    }
+    return pyhf.Model(spec, poi_name="mu", validate=False)
+
+
+def _quadrature_ln_z(model, data, mu_values):
+    """ln of the integral over the nuisance (fine grid) and over mu (uniform prior) of L.
+
+    ln L on the grid comes from the engine's batched logpdf (equal to pyhf's, tested in
+    test_engine_likelihood); the integration is plain quadrature, independent of the
+    Laplace approximation and of nested sampling.
+    """
+    from scipy.special import logsumexp
+
+    from redist import engine
+
+    alpha = np.linspace(-6.0, 6.0, 601)
+    mu = np.asarray(mu_values, dtype=float)
+    pars = np.stack(np.meshgrid(mu, alpha, indexing="ij"), axis=-1).reshape(-1, 2)
+    lp = engine.likelihood(model).batch("logpdf", pars, np.asarray(data, dtype=float))
+    rows = logsumexp(lp.reshape(mu.size, alpha.size), axis=1) + math.log(alpha[1] - alpha[0])
+    if mu.size == 1:
+        return float(rows[0])
+    return float(logsumexp(rows) + math.log(mu[1] - mu[0]) - math.log(mu[-1] - mu[0]))
+
+
+def test_evidence_and_bayes_factor_against_quadrature():
+    """ln Z (nested sampling over mu, Laplace over the nuisance) equals the 2D integral."""
+    from redist.infer import bayes_factor, evidence
+
+    model = one_bin_with_nuisance()
+    data = [130.0, 0.0]
+    z1 = evidence(model, {"mu": (0.0, 4.0)}, data=data, n_live=100, seed=1)
+    z0 = evidence(model, fixed={"mu": 0.0}, data=data)
+    q1 = _quadrature_ln_z(model, data, np.linspace(0.0, 4.0, 201))
+    q0 = _quadrature_ln_z(model, data, [0.0])
+    assert z0.method == "laplace" and z0.ln_z_err == 0.0
+    assert z0.ln_z == pytest.approx(q0, abs=2e-3)  # Laplace over one nearly Gaussian nuisance
+    assert z1.method == "nested+laplace" and 0.0 < z1.ln_z_err < 0.15
+    assert abs(z1.ln_z - q1) < 3 * z1.ln_z_err + 0.01
+    bf = bayes_factor(z1, z0)
+    assert bf.ln_b == pytest.approx(z1.ln_z - z0.ln_z) and bf.ln_b_err == pytest.approx(z1.ln_z_err)
+    assert abs(bf.ln_b - (q1 - q0)) < 3 * bf.ln_b_err + 0.01
+    with pytest.raises(RedistError, match="'mu' have no prior|mu have no prior"):
+        evidence(model, data=data)  # mu neither sampled nor fixed
+
+
+def test_cli_evidence_with_bayes_factor(tmp_path):
+    from redist.cli import main
+
+    model = one_bin_with_nuisance()
+    ws = pyhf.Workspace.build(model, [130.0, 0.0])
+    path = tmp_path / "ws.json"
+    path.write_text(json.dumps(dict(ws)))
+    h0 = tmp_path / "h0.json"
+    runner = CliRunner()
+    r = runner.invoke(main, ["evidence", str(path), "--fix", "mu=0", "-q", "-o", str(h0)])
+    assert r.exit_code == 0, r.output
+    h1 = tmp_path / "h1.json"
+    r = runner.invoke(main, ["evidence", str(path), "--par", "mu=0:4", "--n-live", "60", "--versus", str(h0),
+                             "-o", str(h1)])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    assert "ln B" in r.stdout
+    d0, d1 = json.loads(h0.read_text()), json.loads(h1.read_text())
+    assert d1["kind"] == "evidence" and d1["bayes_factor"]["ln_b"] == pytest.approx(d1["ln_z"] - d0["ln_z"])
+    r = runner.invoke(main, ["show", str(h1)])
+    assert r.exit_code == 0 and "Evidence" in r.stdout
+
+
+# -- result kinds ------------------------------------------------------------------------------
+def test_result_kinds_render_limit_and_evidence():
+    """`redist show/plot/report` read limits (with method and range) and evidences by their kind."""
+    from redist.infer.evidence import EvidenceResult
+    from redist.infer.limits import LimitResult
+    from redist.report import registry
+
+    scan = np.linspace(1.0, 4.0, 4)
+    lim = LimitResult(parameter="cTL", cl=0.95, observed=math.nan, expected=[math.nan] * 5, scan=scan,
+                      cls_observed=np.array([0.9, 0.5, 0.3, 0.2]), cls_expected=np.tile([0.9, 0.5, 0.3, 0.2], (5, 1)),
+                      method="toys", in_range=False, n_toys=50)  # fmt: skip
+    kind = registry.get(registry.kind_of(lim.to_dict()))
+    back = kind.from_dict(json.loads(json.dumps(lim.to_dict())))
+    assert back.method == "toys" and back.in_range is False and math.isnan(back.observed)
+    table = kind.tables(back)[0]
+    assert "toys" in table.title and table.rows[0][1] == "not in tested range" and table.warn[0]
+    (name, fig), = kind.figures(back)
+    ax = fig.axes[0]
+    assert name == "cls" and "no observed limit in the tested range" in ax.get_title(loc="left")
+    np.testing.assert_allclose(ax.lines[1].get_ydata(), [0.9, 0.5, 0.3, 0.2])  # observed curve
+
+    ev = EvidenceResult(ln_z=-4.4, ln_z_err=0.06, parameters={"mu": [0.0, 4.0]}, n_live=100, n_calls=2000)
+    doc = {**ev.to_dict(), "bayes_factor": {"ln_b": 1.3, "ln_b_err": 0.06, "ln_z_1": -4.4, "ln_z_0": -5.7}}
+    kind = registry.get(registry.kind_of(doc))
+    assert EvidenceResult.from_dict(doc) == ev
+    t = kind.tables(kind.from_dict(doc))[0]
+    assert t.title == "Evidence" and t.column("value")[0].startswith("-4.4 ±")
+    assert t.rows[1][0].startswith("ln B") and "mu ~ U[0, 4]" in dict(t.summary)["hypothesis"]

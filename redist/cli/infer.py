@@ -38,7 +38,7 @@ from redist.cli._common import (
 )
 from redist.exceptions import ModelSpecError
 
-__all__ = ["fit", "impacts", "limit", "sample", "scan"]
+__all__ = ["evidence", "fit", "impacts", "limit", "sample", "scan"]
 
 
 def _command_line() -> list[str]:
@@ -685,3 +685,124 @@ def impacts(
         from redist.report.figures import impacts_figure
 
         _save_figure(impacts_figure(res), plot)
+
+
+def _parse_ranges(items: tuple[str, ...], layout: Any) -> dict[str, Any]:
+    """``NAME`` (uniform over its bounds) or ``NAME=LO:HI`` (uniform over [LO, HI])."""
+    from redist.cli._common import _number
+
+    out: dict[str, Any] = {}
+    for item in items:
+        name, sep, spec = item.partition("=")
+        name = name.strip()
+        if name in out:
+            msg = f"--par: {name!r} is given twice"
+            raise ModelSpecError(msg)
+        layout.check(name)
+        if not sep:
+            out[name] = None
+            continue
+        parts = spec.split(":")
+        if len(parts) != 2:
+            msg = f"--par {item!r} must look like NAME or NAME=LO:HI (a uniform prior range)"
+            raise ModelSpecError(msg)
+        lo, hi = (_number(v, f"--par {name}") for v in parts)
+        if not hi > lo:
+            msg = f"--par {item!r}: LO must be below HI"
+            raise ModelSpecError(msg)
+        out[name] = (lo, hi)
+    return out
+
+
+@click.command()
+@_common
+@click.option(
+    "--par",
+    "pars",
+    multiple=True,
+    metavar="NAME[=LO:HI]",
+    help="Sampled parameter with a uniform prior over [LO, HI] (default: its bounds). "
+    "Without --par: every unconstrained parameter that is not fixed.",
+)
+@click.option(
+    "--n-live", default=400, show_default=True, type=click.IntRange(20), help="Live points (dynesty)."
+)
+@click.option(
+    "--dlogz", default=0.1, show_default=True, type=click.FloatRange(min=1e-4), help="Stopping criterion."
+)
+@click.option("--seed", default=0, show_default=True, help="Seed of the nested sampler.")
+@click.option(
+    "--versus",
+    type=click.Path(dir_okay=False, exists=True),
+    metavar="FILE",
+    help="Evidence result (-o of another run) of the alternative hypothesis: adds the Bayes factor.",
+)
+def evidence(
+    model: str,
+    fix: tuple[str, ...],
+    init: tuple[str, ...],
+    fix_groups: bool,
+    backend: str,
+    output: str | None,
+    as_json: bool,
+    quiet: bool,
+    pars: tuple[str, ...],
+    n_live: int,
+    dlogz: float,
+    seed: int,
+    versus: str | None,
+) -> None:
+    """Bayesian evidence ln Z of a hypothesis on MODEL (and the Bayes factor against another).
+
+    The sampled parameters (--par) get uniform priors and are integrated by nested
+    sampling (dynesty); the constrained nuisance parameters by the Laplace
+    approximation; --fix fixes others (e.g. the SM: --fix cVL=init --fix cSL=0
+    --fix cTL=0). With --versus H0.json the result also holds ln B = ln Z - ln Z(H0).
+    """
+    from redist import progress
+
+    check_outputs(output, inputs=[*_inputs(model), *([versus] if versus else [])])
+    if init:
+        msg = "--init is not used by evidence"
+        raise ModelSpecError(msg)
+    del backend
+    rep = progress_for(quiet)
+    other = None
+    if versus is not None:
+        import json
+        from pathlib import Path
+
+        from redist.infer.evidence import EvidenceResult
+
+        other = EvidenceResult.from_dict(json.loads(Path(versus).read_text(encoding="utf-8")))
+    with progress.use(rep):
+        loaded, layout, fixed, _ = _start(model, fix, (), rep, names=[p.partition("=")[0] for p in pars])
+        from redist.infer.evidence import bayes_factor
+        from redist.infer.evidence import evidence as _evidence
+        from redist.layout import ParameterKind
+
+        ranges = _parse_ranges(pars, layout)
+        if not pars:
+            ranges = {
+                n: None
+                for n in layout.names
+                if layout.check(n).constraint is None
+                and layout.check(n).size == 1
+                and n not in fixed
+                and layout.kind(n) == ParameterKind.THEORY
+            }
+        res = _evidence(loaded.model, ranges, fixed=fixed, fix_groups=fix_groups, data=loaded.data,
+                        n_live=n_live, dlogz=dlogz, seed=seed)  # fmt: skip
+    doc = res.to_dict()
+    if other is not None:
+        doc["bayes_factor"] = {**bayes_factor(res, other).to_dict(), "versus": str(versus)}
+    from redist.report.kinds import evidence_tables
+
+    emit(
+        doc,
+        output=output,
+        as_json=as_json,
+        tables=evidence_tables(doc),
+        provenance=_provenance(model, loaded.raw),
+        quiet=quiet,
+    )

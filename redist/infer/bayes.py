@@ -299,12 +299,12 @@ def summarize_draws(
     -------
     dict
         ``mode`` (boundary-corrected KDE), ``mean``, ``std``, ``hpd68``, ``hpd95``,
-        ``central68``, ``central95``; Monte Carlo standard errors by batch means
-        (``mcse_mode``, ``mcse_hpd68``, ``mcse_hpd95``, ``mcse_central95``,
-        ``mcse_mean``); ArviZ diagnostics ``rhat`` (rank-normalised), ``ess_bulk``,
-        ``ess_tail``; ``plateau`` (the interval around the mode where the density is
-        within 20 % of its maximum), ``flat`` (the plateau covers at least half of the
-        95 % HPD interval) and a ``note`` saying so.
+        ``central68``, ``central95``; Monte Carlo standard errors (``mcse_mode``,
+        ``mcse_hpd68``, ``mcse_hpd95``, ``mcse_central95``, ``mcse_mean``): the larger
+        of batch means (20 contiguous batches) and chain spread; ArviZ diagnostics
+        ``rhat`` (rank-normalised), ``ess_bulk``, ``ess_tail``; ``plateau`` (the interval
+        around the mode where the density is within 20 % of its maximum), ``flat`` (the
+        plateau covers at least half of the 95 % HPD interval) and a ``note`` saying so.
     """
     x = np.asarray(chains, dtype=float)
     if x.ndim == 1:
@@ -328,21 +328,30 @@ def summarize_draws(
 
     h = isj_bandwidth(flat_x)
     full = stats(flat_x, h)
-    # batch means: the same estimators on contiguous batches; MCSE = sd / sqrt(n_batches)
-    bats = _batches(x)
-    per = [stats(b, h * (flat_x.size / b.size) ** 0.2) for b in bats]
+    # Monte Carlo errors: the same estimators on contiguous batches (batch means, 20 batches)
+    # and on whole chains (chain spread); the larger of sd / sqrt(n) of the two. The chain
+    # spread catches what short batches miss: an HPD edge in a flat region that jumps
+    # between chains (the shortest interval is then ill-determined).
+    groups = [_batches(x)] + ([list(x)] if x.shape[0] >= 2 else [])
     out: dict[str, Any] = {k: v for k, v in full.items() if not k.startswith("_")}
     out["std"] = float(flat_x.std())
-    nb = len(per)
     for key in ("mode", "mean"):
-        out[f"mcse_{key}"] = (
-            float(np.std([p[key] for p in per], ddof=1) / math.sqrt(nb)) if nb > 1 else math.nan
-        )
+        errs = []
+        for grp in groups:
+            per = [stats(b, h * (flat_x.size / b.size) ** 0.2) for b in grp] if key == "mode" else None
+            vals = [p[key] for p in per] if per else [float(np.mean(b)) for b in grp]
+            if len(vals) > 1:
+                errs.append(float(np.std(vals, ddof=1) / math.sqrt(len(vals))))
+        out[f"mcse_{key}"] = max(errs) if errs else math.nan
+    per_groups = [[stats(b, h * (flat_x.size / b.size) ** 0.2) for b in grp] for grp in groups]
     for key in ("hpd68", "hpd95", "central68", "central95"):
-        arr = np.array([p[key] for p in per])
-        out[f"mcse_{key}"] = (
-            [float(e) for e in arr.std(axis=0, ddof=1) / math.sqrt(nb)] if nb > 1 else [math.nan, math.nan]
-        )
+        err = np.full(2, np.nan)
+        for per in per_groups:
+            if len(per) > 1:
+                arr = np.array([p[key] for p in per])
+                e = arr.std(axis=0, ddof=1) / math.sqrt(len(per))
+                err = np.fmax(err, e)
+        out[f"mcse_{key}"] = [float(e) for e in err]
     # flatness: the interval around the mode where the density stays within 20 % of its maximum
     g, dens = full["_grid"], full["_dens"]
     i = int(np.argmax(dens))

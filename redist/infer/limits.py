@@ -50,7 +50,7 @@ FISHER_RATIO_MIN = 1e-6
 
 @dataclass(frozen=True)
 class LimitResult:
-    """Observed and expected CLs upper limits on one parameter.
+    r"""Observed and expected CLs upper limits on one parameter.
 
     Attributes
     ----------
@@ -80,6 +80,13 @@ class LimitResult:
         The Asimov Fisher information check (:func:`fisher_information`).
     failed_fits : int
         Toys dropped because a fit did not converge.
+    q_observed : numpy.ndarray
+        Observed :math:`\tilde{q}_\mu` at each tested value (toys; the profile
+        −2Δln L with the q~ convention).
+    q_threshold : numpy.ndarray
+        Toy-calibrated threshold: the smallest :math:`\tilde{q}_\mu` that would give
+        CLs ≤ ``1 - cl`` at each tested value (the observed limit is where
+        ``q_observed`` crosses it).
 
     The JSON form carries ``"kind": "limit"`` (see :mod:`redist.report`).
     """
@@ -99,6 +106,8 @@ class LimitResult:
     cls_observed_err: np.ndarray = field(default_factory=lambda: np.zeros(0))
     fisher: dict[str, Any] = field(default_factory=dict)
     failed_fits: int = 0
+    q_observed: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    q_threshold: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dictionary."""
@@ -126,6 +135,8 @@ class LimitResult:
             cls_observed_err=arr(d.get("cls_observed_err", [])),
             fisher=dict(d.get("fisher") or {}),
             failed_fits=int(d.get("failed_fits", 0)),
+            q_observed=arr(d.get("q_observed", [])),
+            q_threshold=arr(d.get("q_threshold", [])),
         )
 
     def to_json(self, **kwargs: Any) -> str:
@@ -353,9 +364,12 @@ def _toy_limit(
     cls_obs = np.full(grid.size, np.nan)
     cls_err = np.full(grid.size, np.nan)
     cls_exp = np.full((5, grid.size), np.nan)
+    q_obs_all = np.full(grid.size, np.nan)
+    q_thr = np.full(grid.size, np.nan)
     for k, mu in enumerate(grid):
         nll_c_obs, x_mu = cond_obs(float(mu))
         q_obs = float(_qtilde(np.array([nll_c_obs]), nll_u_obs, xu_obs[:, i], float(mu))[0])
+        q_obs_all[k] = q_obs
         # signal-plus-background toys at the conditional fit of mu
         ts = run.toys(x_mu, n_toys, seeds[k + 1])
         nll_u_s, xu_s, cu_s = run.fits(ts, [x_mu, xu_obs[0]], None)
@@ -383,6 +397,10 @@ def _toy_limit(
         # expected: the CLs each background-only toy would report, at the band quantiles
         cls_b = tail(qs, qb) / np.maximum(tail(qb, qb), 1e-12)
         cls_exp[:, k] = np.quantile(np.minimum(cls_b, 1.0), _BAND)
+        cand = np.unique(np.concatenate([qs, qb]))
+        cls_c = tail(qs, cand) / np.maximum(tail(qb, cand), 1e-12)
+        hit = np.flatnonzero(cls_c <= alpha)
+        q_thr[k] = float(cand[hit[0]]) if hit.size else math.nan
         bar.advance()
     bar.close()
     observed = crossing(grid, cls_obs, alpha)
@@ -394,6 +412,8 @@ def _toy_limit(
         "cls_expected": cls_exp,
         "cls_observed_err": cls_err,
         "failed_fits": fail,
+        "q_observed": q_obs_all,
+        "q_threshold": q_thr,
     }
 
 
@@ -522,6 +542,8 @@ def upper_limit(
             cls_observed_err=out["cls_observed_err"],
             fisher=fisher,
             failed_fits=out["failed_fits"],
+            q_observed=out["q_observed"],
+            q_threshold=out["q_threshold"],
         )
     if lo != 0.0:
         msg = f"parameter {par!r} has lower bound {lo}; CLs with q~mu needs a lower bound of 0"

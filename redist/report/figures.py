@@ -116,6 +116,13 @@ def limit_figure(res: LimitResult) -> Figure:
         ax = fig.subplots()
         plot_limit(res, ax=ax)
         ax.legend(fontsize="small")
+        method = getattr(res, "method", "asymptotic")
+        if getattr(res, "in_range", True) and np.isfinite(res.observed):
+            ax.axvline(res.observed, color="0.4", lw=0.8, ls=":")
+            title = f"{method}: observed limit {res.observed:.3g} ({res.cl:.0%} CL)"
+        else:
+            title = f"{method}: no observed limit in the tested range"
+        ax.set_title(title, loc="left", fontsize="small")
     return fig
 
 

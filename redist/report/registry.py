@@ -80,6 +80,7 @@ BUILTIN: dict[str, str] = {
     "b2kx": "redist.report.kinds:B2KX",
     "impacts": "redist.report.kinds:IMPACTS",
     "model": "redist.report.kinds:MODEL",
+    "evidence": "redist.report.kinds:EVIDENCE",
 }
 
 _REGISTERED: dict[str, ResultKind] = {}

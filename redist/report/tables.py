@@ -457,7 +457,7 @@ def posterior_tables(res: PosteriorResult) -> list[Table]:
     if res.converged is False:
         notes.insert(0, "NOT CONVERGED: R-hat > 1.01 or bulk ESS < 400 on the highlighted rows")
     notes.append(
-        "± : Monte Carlo standard errors (batch means); mode: boundary-corrected KDE (ISJ bandwidth)"
+        "±: Monte Carlo errors (max of batch means and chain spread); mode: reflected KDE, ISJ bandwidth"
     )
     return [
         Table(
