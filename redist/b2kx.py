@@ -276,7 +276,7 @@ def run(
     seed: int = 1,
     nuts: bool = True,
     nuts_width: float = 0.1,
-    nuts_samples: int = 400,
+    nuts_samples: int = 500,
     plots: bool = True,
     results_file: str | Path | None = None,
     progress: Any = None,
