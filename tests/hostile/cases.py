@@ -574,7 +574,7 @@ def case_cli_theory_br_width_inf(corpus: Path, tmp: Path, sw: Stopwatch) -> None
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        _cli_expect_exit2(["theory", "br", "B+->K+X", "--option", "m_X=1.5", "--option", "width=inf",
+        _cli_expect_exit2(["theory", "br", "B+->K+X", "--theory", "two-body", "--option", "m_X=1.5", "--option", "width=inf",
                            "--set", "BR_X=10", "--json"], sw)
 
 

@@ -141,7 +141,9 @@ def test_bad_model_arguments_fail_before_any_work(model_file, args, needles):
         (["theory", "br", "B+->K+nunu", "--q2-range", "0,30"], ["30 is outside"]),
         (["theory", "br", "B+->K+nunu", "--set", "cVL=1", "--set", "cVL=2"], ["cVL", "given twice"]),
         (["theory", "br", "B+->K+nunu", "--set", "cVL=nan"], ["must be finite", "'nan'"]),
-        (["theory", "br", "B+->K+X", "--setting", "include_sm=maybe"], ["'maybe' is not a boolean"]),
+        (["theory", "br", "B+->K+X", "--theory", "two-body", "--setting", "include_sm=maybe"],
+         ["'maybe' is not a boolean"]),
+        (["theory", "br", "B+->K+X", "--set", "width_X=inf"], ["width_X", "must be finite"]),
         (["theory", "br", "B+->K+nunu", "--set", "cvl=1"], ["did you mean 'cVL'"]),
     ],
 )
