@@ -77,6 +77,7 @@ BUILTIN: dict[str, str] = {
     "limit": "redist.report.kinds:LIMIT",
     "posterior": "redist.report.kinds:POSTERIOR",
     "demo": "redist.report.kinds:DEMO",
+    "fm": "redist.report.kinds:FM",
     "impacts": "redist.report.kinds:IMPACTS",
     "model": "redist.report.kinds:MODEL",
 }
