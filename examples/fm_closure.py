@@ -69,6 +69,7 @@ def main() -> None:
     ap.add_argument("--n-labelled", type=int, default=1000)
     ap.add_argument("--train-seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--no-fm", action="store_true", help="engineered x only (no torch)")
     ap.add_argument("--out", default=str(STATIC / "closure.json"))
     a = ap.parse_args()
     setup_torch(a.threads)
@@ -77,29 +78,32 @@ def main() -> None:
     t0 = time.perf_counter()
 
     # scorers, trained once (training seed fixed; the closure seeds vary the samples)
-    enc, std, card = load_backbone(a.backbone)
     lab = simulate(8000, kind="mixed", signal_fraction=0.5, q2_shape="flat", seed=10_000 + a.train_seed)
     lab = lab.select(lab.presel)
     rng = np.random.default_rng(a.train_seed)
     half = a.n_labelled // 2
     idx = np.concatenate([rng.choice(np.flatnonzero(lab.label == k), half, replace=False) for k in (1, 0)])
     rest = np.setdiff1d(np.arange(len(lab)), idx)
-    x, pad = sample_tokens(lab, std)
-    model, _ = finetune(
-        x[idx], pad[idx], lab.label[idx], lab.q2_true[idx], backbone=enc, steps=300, seed=a.train_seed
-    )
     held = lab.select(rest)
-    eta_fm = fit_eta(score_sample(model, std, held)["logit"], held)
+    whiches = ("eng",) if a.no_fm else ("fm", "eng")
+    card: dict = {}
+    if not a.no_fm:
+        enc, std, card = load_backbone(a.backbone)
+        x, pad = sample_tokens(lab, std)
+        model, _ = finetune(
+            x[idx], pad[idx], lab.label[idx], lab.q2_true[idx], backbone=enc, steps=300, seed=a.train_seed
+        )
+        eta_fm = fit_eta(score_sample(model, std, held)["logit"], held)
     base = LogisticBaseline.fit(lab.features[idx], lab.label[idx])
     eta_eng = fit_eta(base(held.features), held)
 
     def xbins(sample):
-        lg = score_sample(model, std, sample)["logit"]
         bl = np.where(sample.presel, base(sample.features), np.nan)
-        return {
-            "fm": fm_fit_bins(sample, lg, eta_fm, eta_edges=ETA_EDGES, q2rec_edges=Q2REC_EDGES),
-            "eng": fm_fit_bins(sample, bl, eta_eng, eta_edges=ETA_EDGES, q2rec_edges=Q2REC_EDGES),
-        }
+        out = {"eng": fm_fit_bins(sample, bl, eta_eng, eta_edges=ETA_EDGES, q2rec_edges=Q2REC_EDGES)}
+        if not a.no_fm:
+            lg = score_sample(model, std, sample)["logit"]
+            out["fm"] = fm_fit_bins(sample, lg, eta_fm, eta_edges=ETA_EDGES, q2rec_edges=Q2REC_EDGES)
+        return out
 
     runs = []
     for s in a.seeds:
@@ -111,7 +115,7 @@ def main() -> None:
         )  # fmt: skip
         xa, xb, xc = xbins(sa), xbins(sb), xbins(sc)
         row: dict = {"seed": s}
-        for which in ("fm", "eng"):
+        for which in whiches:
             for name, xo, other, edges in (
                 ("nominal", xb, sb, None),
                 ("detector", xc, sc, None),
@@ -148,7 +152,7 @@ def main() -> None:
         "n_signal": a.n_signal,
         "np_point": point,
         "control": a.control,
-        "backbone": card.get("name", str(a.backbone)),
+        "backbone": None if a.no_fm else card.get("name", str(a.backbone)),
         "n_labelled": a.n_labelled,
         "summary": summary,
         "runs": runs,
@@ -159,10 +163,11 @@ def main() -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(res, indent=1) + "\n")
 
-    fig, axes = plt.subplots(1, 2, figsize=(9.0, 3.2))
-    ndf = summary["nominal_fm"]["ndf"]
+    fig, axes = plt.subplots(1, len(whiches), figsize=(4.5 * len(whiches), 3.2), squeeze=False)
+    axes = axes[0]
+    ndf = summary["nominal_eng"]["ndf"]
     grid = np.linspace(0, 40, 200)
-    for ax, which in zip(axes, ("fm", "eng")):
+    for ax, which in zip(axes, whiches):
         c = np.array([r[f"nominal_{which}"]["chi2"] for r in runs])
         ax.hist(c, bins=np.linspace(0, 40, 21), density=True, alpha=0.6, label=f"nominal ({len(c)} seeds)")
         ax.plot(grid, stats.chi2.pdf(grid, ndf), "k-", lw=1, label=rf"$\chi^2$({ndf})")

@@ -1,14 +1,14 @@
 """Re-create the shipped backbone ``redist/fm/pretrained/default`` (model card included).
 
 Simulates an unlabelled mixture (labels never read), fits the token standardiser on it,
-pre-trains the ``small`` backbone (dim 64, 2 layers, 4 heads) with masked particle
+pre-trains the ``ci`` backbone (dim 32, 2 layers, 4 heads; the CPU budget) with masked particle
 modelling (feature MSE + particle-kind cross-entropy), evaluates the pre-training metrics
 on an independent held-out sample with a seeded mask (the numbers the test
 ``tests/test_fm_pretrained.py`` reproduces), measures a small fine-tuning check
 (pre-trained vs scratch vs logistic regression at 1000 labels, 2 seeds), and writes
 safetensors + ``model_card.json`` + ``MODEL_CARD.md`` with SHA-256 hashes.
 
-Run: ``python examples/fm_make_backbone.py [--steps 2000] [--threads 1]`` (about 10-20
+Run: ``python examples/fm_make_backbone.py [--steps 800] [--threads 1]`` (about 10-20
 minutes on one contended CPU core).
 """
 
@@ -46,13 +46,13 @@ def sha256(path: Path) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
-    ap.add_argument("--n-unlabelled", type=int, default=60000)
-    ap.add_argument("--steps", type=int, default=2000)
+    ap.add_argument("--n-unlabelled", type=int, default=20000)
+    ap.add_argument("--steps", type=int, default=800)
     ap.add_argument("--batch-size", type=int, default=256)
-    ap.add_argument("--size", default="small")
+    ap.add_argument("--size", default="ci")
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--check-steps", type=int, default=300, help="fine-tuning steps of the check")
-    ap.add_argument("--n-check", type=int, default=12000, help="events of the check pool, test")
+    ap.add_argument("--check-steps", type=int, default=150, help="fine-tuning steps of the check")
+    ap.add_argument("--n-check", type=int, default=6000, help="events of the check pool, test")
     ap.add_argument("--out", default=str(OUT))
     a = ap.parse_args()
     setup_torch(a.threads)
