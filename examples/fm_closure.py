@@ -71,7 +71,14 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--no-fm", action="store_true", help="engineered x only (no torch)")
     ap.add_argument("--out", default=str(STATIC / "closure.json"))
+    ap.add_argument("--from-log", default=None, help="summarise the per-seed JSON lines of a (stopped) run")
     a = ap.parse_args()
+    if a.from_log:
+        lines = [json.loads(t) for t in Path(a.from_log).read_text().splitlines() if t.startswith('{"seed"')]
+        meta = {"np": a.np, "control": a.control, "n_signal": a.n_signal, "n_labelled": a.n_labelled,
+                "backbone": None if a.no_fm else a.backbone, "from_log": True}  # fmt: skip
+        summarize(lines, meta, Path(a.out))
+        return
     setup_torch(a.threads)
     point = {k: float(v) for k, v in (kv.split("=") for kv in a.np.split(","))}
     wet = get_theory("wet", process="B+->K+nunu")
@@ -128,6 +135,20 @@ def main() -> None:
         runs.append(row)
         print(json.dumps(row), flush=True)
 
+    meta = {
+        "n_signal": a.n_signal,
+        "np_point": point,
+        "control": a.control,
+        "backbone": None if a.no_fm else card.get("name", str(a.backbone)),
+        "n_labelled": a.n_labelled,
+        "wall_s": time.perf_counter() - t0,
+    }
+    summarize(runs, meta, Path(a.out))
+
+
+def summarize(runs: list[dict], meta: dict, out: Path) -> dict:
+    """chi2 summary over seeds, JSON and figure (also from the per-seed lines of a stopped run)."""
+    whiches = [w for w in ("fm", "eng") if f"nominal_{w}" in runs[0]]
     summary: dict = {}
     crit = {}
     for key in runs[0]:
@@ -148,18 +169,12 @@ def main() -> None:
             else None,
         }
     res = {
-        "seeds": a.seeds,
-        "n_signal": a.n_signal,
-        "np_point": point,
-        "control": a.control,
-        "backbone": None if a.no_fm else card.get("name", str(a.backbone)),
-        "n_labelled": a.n_labelled,
+        **meta,
+        "seeds": [r["seed"] for r in runs],
         "summary": summary,
         "runs": runs,
         "expectation": "nominal: chi2 ~ chi2(ndf) (mean = ndf, 5 % above the 95 % quantile); controls: above",
-        "wall_s": time.perf_counter() - t0,
     }
-    out = Path(a.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(res, indent=1) + "\n")
 
@@ -181,7 +196,8 @@ def main() -> None:
         ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(out.with_suffix(".png"), dpi=80)
-    print(json.dumps({"summary": summary, "wall_s": res["wall_s"]}, indent=1))
+    print(json.dumps({"summary": summary}, indent=1))
+    return res
 
 
 if __name__ == "__main__":
