@@ -52,6 +52,8 @@ from .exceptions import SimulationError
 
 __all__ = [
     "BEAM_BETA",
+    "DATA_LIKE_TUNE",
+    "DEFAULT_TUNE",
     "ENGINEERED_FEATURES",
     "PARTICLE_FEATURES",
     "PROCESSES",
@@ -62,7 +64,7 @@ __all__ = [
     "simulate",
 ]
 
-SIMULATOR_VERSION = "1.0"
+SIMULATOR_VERSION = "2.0"
 
 
 # -- constants -------------------------------------------------------------------------------
@@ -76,9 +78,54 @@ M_D0 = 1.86484
 Q2_MAX_PHYS = (5.27934 - M_K) ** 2
 
 #: Process ids stored in :attr:`EventSample.process`.
-PROCESSES = {"signal": 0, "bbbar_charged": 1, "bbbar_neutral": 2, "uds": 3, "ccbar": 4}
-#: Cross sections (nb) used for the background mixture.
-CROSS_SECTIONS = {"bbbar_charged": 0.514 * 1.11, "bbbar_neutral": 0.486 * 1.11, "uds": 2.39, "ccbar": 1.30}
+PROCESSES = {
+    "signal": 0,
+    "bbbar_charged": 1,
+    "bbbar_neutral": 2,
+    "uds": 3,
+    "ccbar": 4,
+    "kklkl": 5,
+    "taunu": 6,
+}
+#: Cross sections (nb) used for the background mixture. ``uds`` includes ss-bar (0.38 nb),
+#: whose jets lead with a kaon. The peaking backgrounds are one B+ of a B+B- pair decaying
+#: to K+ K_L K_L (BF 1.2e-5) or to tau+(-> K+ nu) nu (BF 1.1e-4 x 0.7 %), times two B's per pair.
+CROSS_SECTIONS = {
+    "bbbar_charged": 0.514 * 1.11,
+    "bbbar_neutral": 0.486 * 1.11,
+    "uds": 2.39,
+    "ccbar": 1.30,
+    "kklkl": 0.514 * 1.11 * 2 * 1.2e-5,
+    "taunu": 0.514 * 1.11 * 2 * 1.1e-4 * 0.007,
+}
+#: The rare peaking backgrounds (generated at ``rare_fraction`` of the background, weighted down).
+RARE = ("kklkl", "taunu")
+#: ss-bar share of the uds continuum (cross sections 0.38 of 2.39 nb).
+SS_FRACTION = 0.38 / 2.39
+
+#: Detector/simulation knobs (:func:`simulate` ``tune``). ``DEFAULT_TUNE`` is the calibrated
+#: nominal detector (docs/fm.md, "Difficulty calibration"); ``DATA_LIKE_TUNE`` a shifted,
+#: "data-like" variant for domain-shift studies.
+DEFAULT_TUNE: dict[str, float] = {
+    "pid_tail": 0.03,  # fraction of tracks with a wide (mis-ID) PID score
+    "kl_ecl": 0.30,  # K_L giving a partial ECL cluster
+    "kl_klm": 0.35,  # K_L giving a direction-only KLM cluster
+    "beam_photons": 1.2,  # Poisson mean of beam-background photons per event
+    "beam_tracks": 0.2,  # Poisson mean of off-IP beam-background tracks per event
+    "track_res": 1.0,  # scale of the track-momentum resolution
+    "photon_eff": 1.0,  # photon reconstruction efficiency
+    "theory_control": 0.0,  # NEGATIVE CONTROL ONLY: theory-dependent kaon smearing (see simulate)
+}
+DATA_LIKE_TUNE: dict[str, float] = {
+    **DEFAULT_TUNE,
+    "pid_tail": 0.05,
+    "kl_ecl": 0.22,
+    "kl_klm": 0.30,
+    "beam_photons": 2.0,
+    "beam_tracks": 0.4,
+    "track_res": 1.5,
+    "photon_eff": 0.95,
+}
 
 #: Stored per-particle features (c.m. frame, measured).
 PARTICLE_FEATURES = (
@@ -150,9 +197,18 @@ _MASS = {
     15: 1.77686,
     521: 5.27934,
     511: 5.27965,
+    90521: 5.27934,  # B+ forced to K+ K_L K_L (peaking background)
+    91521: 5.27934,  # B+ forced to tau+ nu with tau+ -> K+ nu-bar (peaking background)
+    9015: 1.77686,  # tau- forced to K- nu
 }
-_CHARGE = {211: 1, 321: 1, 11: -1, 13: -1, 2212: 1, 411: 1, 413: 1, 431: 1, 15: -1, 521: 1}
-_CTAU = {521: 0.0491, 511: 0.0455, 421: 0.0123, 411: 0.0312, 431: 0.0151, 15: 0.0087, 310: 2.684}
+_CHARGE = {
+    211: 1, 321: 1, 11: -1, 13: -1, 2212: 1, 411: 1, 413: 1, 431: 1, 15: -1, 521: 1,
+    90521: 1, 91521: 1, 9015: -1,
+}  # fmt: skip
+_CTAU = {
+    521: 0.0491, 511: 0.0455, 421: 0.0123, 411: 0.0312, 431: 0.0151, 15: 0.0087, 310: 2.684,
+    90521: 0.0491, 91521: 0.0491, 9015: 0.0087,
+}  # fmt: skip
 _SELF_CONJ = {0, 111, 22, 130, 310, 221}
 _INVISIBLE = {0, 12, 14, 16}
 
@@ -263,6 +319,9 @@ _DECAYS: dict[int, list[tuple[tuple[int, ...], float]]] = {
         ((-211, -211, 211, 16), 0.09),
         ((-211, 111, 111, 16), 0.09),
     ],
+    90521: [((321, 130, 130), 1.0)],  # B+ -> K+ K_L K_L (BF ~1.2e-5 [PDG-like]; phase space)
+    91521: [((-9015, 16), 1.0)],  # B+ -> tau+ nu_tau
+    9015: [((-321, 16), 1.0)],  # tau- -> K- nu_tau
     111: [((22, 22), 1.0)],
     221: [((22, 22), 0.39), ((111, 111, 111), 0.33), ((211, -211, 111), 0.23), ((211, -211, 22), 0.05)],
     310: [((211, -211), 0.69), ((111, 111), 0.31)],
@@ -542,19 +601,27 @@ def _continuum(rng: np.random.Generator, evt: np.ndarray, charm: bool) -> _Parti
     sp_cum = np.cumsum([w for _, w in _UDS_SPECIES])
     sp_cum /= sp_cum[-1]
     pid = sp_ids[np.minimum(np.searchsorted(sp_cum, rng.random((n, 2, jmax)), side="right"), len(sp_ids) - 1)]
+    led = np.zeros(n, bool)  # events whose two leading hadrons are a charge-balanced pair
     if charm:
         c_ids = np.array([s for s, _ in _CHARM_LEAD])
         c_cum = np.cumsum([w for _, w in _CHARM_LEAD])
         lead = c_ids[np.minimum(np.searchsorted(c_cum / c_cum[-1], rng.random((n, 1)), side="right"), 3)]
         pid[:, 0, 0] = lead[:, 0]
         pid[:, 1, 0] = -lead[:, 0]  # the anti-charm partner (charge balanced)
+        led[:] = True
+    else:
+        # ss-bar events: each jet leads with a kaon (K+K-, or a neutral K_S/K_L pair)
+        led = rng.random(n) < SS_FRACTION
+        charged_k = rng.random(n) < 0.5
+        k0 = np.where(rng.random((n, 2)) < 0.5, 310, 130)
+        pid[led, 0, 0] = np.where(charged_k[led], 321, k0[led, 0])
+        pid[led, 1, 0] = np.where(charged_k[led], -321, k0[led, 1])
     # charges: alternate signs over the charged particles of an event; an odd one out becomes pi0
     flat_pid = pid.reshape(n, -1)
     flat_valid = valid.reshape(n, -1)
     charged = np.isin(np.abs(flat_pid), [211, 321, 2212, 411, 413, 431]) & flat_valid
-    if charm:
-        charged[:, 0] = False  # the charm pair is already charge-balanced
-        charged[:, jmax] = False
+    charged[led, 0] = False  # the leading pair is already charge-balanced
+    charged[led, jmax] = False
     order = np.cumsum(charged, axis=1)
     sign = np.where(order % 2 == 1, 1, -1)
     ncharged = charged.sum(axis=1)
@@ -610,7 +677,9 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(x, -30, 30)))
 
 
-def _detector(rng: np.random.Generator, parts: _Particles, n_events: int) -> dict[str, np.ndarray]:
+def _detector(
+    rng: np.random.Generator, parts: _Particles, n_events: int, tune: Mapping[str, float]
+) -> dict[str, np.ndarray]:
     """Apply acceptance, resolution, PID; returns flat measured particles (c.m. frame)."""
     apid = np.abs(parts.pid)
     bz = np.array([0.0, 0.0, BEAM_BETA])
@@ -627,10 +696,14 @@ def _detector(rng: np.random.Generator, parts: _Particles, n_events: int) -> dic
     # tracks
     eff = 0.97 * np.clip((pt - 0.05) / 0.05, 0.0, 1.0)
     acc_trk = is_trk & (theta > 17.0) & (theta < 150.0) & (rng.random(n) < eff)
+    # negative control: the signal kaon is also lost with a theory-dependent probability
+    acc_trk &= ~(parts.sig & (rng.random(n) < tune["theory_control"]))
     mtrue = _mass(parts.pid)
     with np.errstate(invalid="ignore", divide="ignore"):
         beta = np.where(lab[:, 0] > 0, p / lab[:, 0], 1.0)
-    sig_pt = np.sqrt((0.001 * pt) ** 2 + (0.003 / np.maximum(beta, 0.05)) ** 2)
+    sig_pt = tune["track_res"] * np.sqrt((0.001 * pt) ** 2 + (0.003 / np.maximum(beta, 0.05)) ** 2)
+    # negative control: a theory-dependent extra smearing of the signal kaon (breaks eps(x|q2) independence)
+    sig_pt = np.where(parts.sig, np.hypot(sig_pt, tune["theory_control"]), sig_pt)
     pt_m = pt * (1.0 + sig_pt * rng.normal(size=n))
     th_m = np.radians(theta) + 0.001 * rng.normal(size=n)
     ph_m = phi + 0.001 * rng.normal(size=n)
@@ -638,12 +711,13 @@ def _detector(rng: np.random.Generator, parts: _Particles, n_events: int) -> dic
     u = rng.random(n)
     sig_e = np.sqrt((0.02 / np.maximum(lab[:, 0], 1e-3) ** 0.25) ** 2 + 0.012**2)
     e_gam = lab[:, 0] * (1.0 + sig_e * rng.normal(size=n))
-    kl_ecl = is_kl & (u < 0.30)
-    kl_klm = is_kl & (u >= 0.30) & (u < 0.65)
+    kl_ecl = is_kl & (u < tune["kl_ecl"])
+    kl_klm = is_kl & (u >= tune["kl_ecl"]) & (u < tune["kl_ecl"] + tune["kl_klm"])
     e_kl = (lab[:, 0] - mtrue) * rng.uniform(0.2, 0.8, n)
     e_clu = np.where(kl_ecl, e_kl, e_gam)
     acc_ecl = (theta > 12.4) & (theta < 155.1)
-    acc_gam = (is_gam | kl_ecl) & acc_ecl & (e_clu > 0.1)
+    gam_eff = rng.random(n) < tune["photon_eff"]
+    acc_gam = ((is_gam & gam_eff) | kl_ecl) & acc_ecl & (e_clu > 0.1)
     acc_klm = kl_klm & (theta > 20.0) & (theta < 155.0)
     keep = acc_trk | acc_gam | acc_klm
     k = np.flatnonzero(keep)
@@ -660,10 +734,11 @@ def _detector(rng: np.random.Generator, parts: _Particles, n_events: int) -> dic
     ak = apid[k]
     mu_k = np.interp(pm, [0.0, 1.0, 2.5, 4.5], [3.5, 3.5, 2.5, 1.0])
     kmean = np.where(ak == 321, mu_k, np.where(ak == 2212, -1.0, -mu_k))
-    kaon_id = _sigmoid(_pid_llr(rng, nk, kmean, 1.0, 0.03)) * trk
-    e_id = _sigmoid(_pid_llr(rng, nk, np.where(ak == 11, 4.0, -4.0), 1.3, 0.01)) * trk
+    tail = tune["pid_tail"]
+    kaon_id = _sigmoid(_pid_llr(rng, nk, kmean, 1.0, tail)) * trk
+    e_id = _sigmoid(_pid_llr(rng, nk, np.where(ak == 11, 4.0, -4.0), 1.3, tail / 3.0)) * trk
     mmean = np.where((ak == 13) & (pm > 0.6), 3.0, -3.0)
-    mu_id = _sigmoid(_pid_llr(rng, nk, mmean, 1.3, 0.02)) * trk
+    mu_id = _sigmoid(_pid_llr(rng, nk, mmean, 1.3, 2.0 * tail / 3.0)) * trk
     hyp = np.where(kaon_id > 0.5, M_K, np.where(e_id > 0.5, 0.000511, np.where(mu_id > 0.5, 0.105658, M_PI)))
     e_lab = np.where(trk, np.sqrt(pm**2 + hyp**2), np.where(gam, pm, 0.0))
     # impact parameters (c.m.-frame vertex geometry, toy)
@@ -678,8 +753,8 @@ def _detector(rng: np.random.Generator, parts: _Particles, n_events: int) -> dic
     charge = _charge(parts.pid[k]) * trk
     sig = parts.sig[k] & trk
     # beam background: soft photons and off-IP tracks, in the lab
-    n_bg_g = rng.poisson(1.2, n_events)
-    n_bg_t = rng.poisson(0.2, n_events)
+    n_bg_g = rng.poisson(tune["beam_photons"], n_events)
+    n_bg_t = rng.poisson(tune["beam_tracks"], n_events)
     eg = 0.1 + rng.exponential(0.08, n_bg_g.sum())
     dg = _iso_dirs(rng, len(eg))
     nt = int(n_bg_t.sum())
@@ -998,7 +1073,9 @@ def simulate(
     t_max: int = 32,
     seed: int | np.random.SeedSequence = 0,
     chunk_size: int = 20000,
-    progress: bool = False,
+    progress: Any = None,
+    tune: Mapping[str, float] | None = None,
+    rare_fraction: float = 0.04,
 ) -> EventSample:
     r"""Simulate events.
 
@@ -1026,8 +1103,19 @@ def simulate(
     chunk_size : int
         Events simulated per vectorised chunk (memory bound, no effect on results
         for a given value).
-    progress : bool
-        Show a tqdm progress bar over chunks.
+    progress : Progress or bool, optional
+        Reporter (:mod:`redist.progress`) for a bar over chunks; ``None`` uses the installed one.
+    tune : mapping, optional
+        Detector knobs overriding :data:`DEFAULT_TUNE` (e.g. :data:`DATA_LIKE_TUNE`).
+        ``theory_control`` is a **negative control** for closure tests only: the
+        signal kaon is lost with probability, and gets an extra relative momentum
+        smearing of, ``theory_control * min(1, |values| / 10)``, so the detector
+        response depends on the theory point and eps(x|q2) is no longer
+        theory-independent.
+    rare_fraction : float
+        Generated share of the peaking backgrounds (:data:`RARE`) among the
+        background events of ``"background"``/``"mixed"``; ``weight`` scales every
+        background event back to its cross-section share.
 
     Returns
     -------
@@ -1042,14 +1130,28 @@ def simulate(
     if not 0.0 <= signal_fraction <= 1.0:
         msg = f"signal_fraction must be in [0, 1], got {signal_fraction}"
         raise SimulationError(msg)
+    if not 0.0 <= rare_fraction < 1.0:
+        msg = f"rare_fraction must be in [0, 1), got {rare_fraction}"
+        raise SimulationError(msg)
+    knobs = {**DEFAULT_TUNE, **dict(tune or {})}
+    unknown = sorted(set(knobs) - set(DEFAULT_TUNE))
+    if unknown:
+        msg = f"unknown tune keys {unknown}; known: {sorted(DEFAULT_TUNE)}"
+        raise SimulationError(msg)
+    vals = {k: float(v) for k, v in (values or {}).items()}
+    knobs["theory_control"] *= min(1.0, float(np.sqrt(sum(v * v for v in vals.values()))) / 10.0)
     bkg = list(CROSS_SECTIONS)
+    xs = np.array([CROSS_SECTIONS[b] for b in bkg])
+    phys = xs / xs.sum()
+    rare = np.isin(bkg, RARE)
+    gen = np.where(rare, rare_fraction / rare.sum(), (1.0 - rare_fraction) * phys / phys[~rare].sum())
+    bkg_weight = dict(zip(bkg, phys / gen))
     if kind == "mixed":
-        xs = np.array([CROSS_SECTIONS[b] for b in bkg])
-        probs = np.concatenate([[signal_fraction], (1 - signal_fraction) * xs / xs.sum()])
+        probs = np.concatenate([[signal_fraction], (1 - signal_fraction) * gen])
     elif kind == "background":
-        xs = np.array([CROSS_SECTIONS[b] for b in bkg])
-        probs = np.concatenate([[0.0], xs / xs.sum()])
+        probs = np.concatenate([[0.0], gen])
     elif kind in PROCESSES:
+        bkg_weight = dict.fromkeys(bkg, 1.0)
         probs = np.array([1.0 if p == kind else 0.0 for p in PROCESSES])
     else:
         msg = f"unknown kind {kind!r}; choose from {['mixed', 'background', *PROCESSES]}"
@@ -1062,9 +1164,9 @@ def simulate(
         flat_density = 1.0 / (grid[-1] - grid[0])
     rng = np.random.default_rng(seed)
     out: list[EventSample] = []
-    from tqdm.auto import tqdm
+    from .progress import resolve
 
-    bar = tqdm(total=int(n_events), desc="simulate", unit="ev", disable=not progress, leave=False)
+    bar = resolve(progress).bar(int(n_events), "simulate", unit="event")
     for start in range(0, int(n_events), chunk_size):
         n = min(chunk_size, int(n_events) - start)
         proc = np.minimum(np.searchsorted(np.cumsum(probs), rng.random(n), side="right"), len(probs) - 1)
@@ -1083,10 +1185,16 @@ def simulate(
             elif name.startswith("bbbar"):
                 b1, b2 = _bpair(rng, ev, 521 if name == "bbbar_charged" else 511)
                 parts += [b1, b2]
+            elif name in RARE:
+                b1, b2 = _bpair(rng, ev, 521)
+                b1.pid = np.sign(b1.pid) * (90521 if name == "kklkl" else 91521)
+                parts += [b1, b2]
             else:
                 parts.append(_continuum(rng, ev, charm=name == "ccbar"))
+            if name != "signal":
+                weight[ev] = bkg_weight[name]
         final = _decay_all(rng, _Particles.concat(parts))
-        meas = _detector(rng, final, n)
+        meas = _detector(rng, final, n, knobs)
         rec = _reconstruct(meas, n, t_max)
         out.append(
             EventSample(
@@ -1103,7 +1211,7 @@ def simulate(
                 rec["k_match"],
             )
         )
-        bar.update(n)
+        bar.advance(n)
     bar.close()
     if not out:
         out.append(
@@ -1130,6 +1238,8 @@ def simulate(
         "values": {k: float(v) for k, v in (values or {}).items()},
         "q2_shape": q2_shape,
         "signal_fraction": float(signal_fraction),
+        "rare_fraction": float(rare_fraction),
+        "tune": {k: float(v) for k, v in {**DEFAULT_TUNE, **dict(tune or {})}.items()},
         "t_max": int(t_max),
         "seed": int(seed) if isinstance(seed, (int, np.integer)) else str(seed.entropy),
         "sqrt_s": SQRT_S,

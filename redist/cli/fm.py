@@ -1,12 +1,25 @@
-"""``redist fm``: simulate events, pre-train the backbone, fine-tune heads, build n(x, q2) and eps(x|q2)."""
+"""``redist fm``: simulate events, pre-train the backbone, fine-tune heads, build n(x, q2) and eps(x|q2).
+
+Every command follows the CLI conventions (:mod:`redist.cli._common`): artefacts
+(event samples, checkpoints, densities) go to ``--output-dir DIR``; the result
+summary (kind ``"fm"``) goes to ``-o/--output FILE`` (JSON, with provenance) or to
+stdout with ``--json``; status lines and progress bars go to stderr (off with
+``--quiet``). The standardiser and eta conventions are those of
+:mod:`redist.fm.pipeline`.
+"""
 
 from __future__ import annotations
 
-import json
+import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 import numpy as np
+
+from ._common import emit, output_options, progress_for, status
 
 __all__ = ["fm"]
 
@@ -14,7 +27,39 @@ _DEVICE = click.option(
     "--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True, help="Torch device."
 )
 _THREADS = click.option("--threads", type=int, default=1, show_default=True, help="torch.set_num_threads.")
-_PROGRESS = click.option("--progress/--no-progress", default=True, show_default=True, help="Progress bars.")
+
+
+def _outdir(required: bool = True) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    return click.option(
+        "--output-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        required=required,
+        metavar="DIR",
+        help="Directory for the artefacts this command writes.",
+    )
+
+
+def _command_line() -> list[str]:
+    ctx = click.get_current_context()
+    argv0 = sys.argv[0] if sys.argv else ""
+    if argv0.endswith("redist"):
+        return ["redist", *sys.argv[1:]]
+    return [*ctx.command_path.split(), "..."]
+
+
+def _finish(doc: dict[str, Any], output: str | None, as_json: bool, quiet: bool) -> None:
+    from redist.report.kinds import fm_tables
+    from redist.report.provenance import provenance
+
+    doc = {"kind": "fm", **doc}
+    emit(
+        doc,
+        output=output,
+        as_json=as_json,
+        tables=fm_tables(doc),
+        provenance=provenance(_command_line()),
+        quiet=quiet,
+    )
 
 
 def _parse_set(items: tuple[str, ...]) -> dict[str, float]:
@@ -39,6 +84,21 @@ def _floats(text: str, name: str) -> list[float]:
         raise click.BadParameter(msg) from err
 
 
+#: file name of an event sample inside ``--output-dir``
+EVENTS_FILE = "events.npz"
+
+
+def _load(paths: tuple[Path, ...]) -> Any:
+    from ..simulate import EventSample
+
+    files = [p / EVENTS_FILE if p.is_dir() else p for p in paths]
+    samples = [EventSample.load(p) for p in files]
+    return EventSample.concatenate(samples) if len(samples) > 1 else samples[0]
+
+
+_DATA_HELP = f"Event sample (.npz or a directory with {EVENTS_FILE} from `redist fm simulate`)"
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def fm() -> None:
     """Foundation-model embeddings: toy simulation, MPM pre-training, fine-tuning, densities."""
@@ -58,11 +118,8 @@ def fm() -> None:
 @click.option("--signal-fraction", type=float, default=0.3, show_default=True)
 @click.option("--t-max", type=int, default=32, show_default=True, help="Stored particles per event.")
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option(
-    "-o", "--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Output .npz."
-)
-@_DEVICE
-@_PROGRESS
+@_outdir()
+@output_options
 def simulate(
     n_events: int,
     kind: str,
@@ -72,51 +129,55 @@ def simulate(
     signal_fraction: float,
     t_max: int,
     seed: int,
-    out: Path,
-    device: str,
-    progress: bool,
+    output_dir: Path,
+    output: str | None,
+    as_json: bool,
+    quiet: bool,
 ) -> None:
-    """Simulate Belle II-like events into a padded .npz sample (numpy; --device is ignored)."""
-    import time
-
+    """Simulate Belle II-like events into DIR/events.npz (numpy only)."""
+    from ..progress import use
     from ..simulate import simulate as run
 
     t0 = time.perf_counter()
-    sample = run(
-        n_events,
-        kind=kind,
-        theory=theory,
-        values=_parse_set(sets),
-        q2_shape=q2_shape,
-        signal_fraction=signal_fraction,
-        t_max=t_max,
-        seed=seed,
-        progress=progress,
-    )
+    with use(progress_for(quiet)):
+        sample = run(
+            n_events,
+            kind=kind,
+            theory=theory,
+            values=_parse_set(sets),
+            q2_shape=q2_shape,
+            signal_fraction=signal_fraction,
+            t_max=t_max,
+            seed=seed,
+        )
     dt = time.perf_counter() - t0
-    sample.save(out)
-    click.echo(
-        f"{out}: {len(sample)} events ({int(sample.presel.sum())} preselected, "
-        f"{int(sample.label.sum())} signal) in {dt:.1f} s = {len(sample) / max(dt, 1e-9):.0f} events/s"
+    output_dir.mkdir(parents=True, exist_ok=True)
+    path = sample.save(output_dir / EVENTS_FILE)
+    status(f"wrote {path}", quiet)
+    _finish(
+        {
+            "command": "simulate",
+            "files": {"events": str(path)},
+            "n_events": len(sample),
+            "n_preselected": int(sample.presel.sum()),
+            "n_signal": int(sample.label.sum()),
+            "events_per_s": len(sample) / max(dt, 1e-9),
+            "meta": sample.meta,
+        },
+        output,
+        as_json,
+        quiet,
     )
-
-
-def _load(paths: tuple[Path, ...]) -> object:
-    from ..simulate import EventSample
-
-    samples = [EventSample.load(p) for p in paths]
-    return EventSample.concatenate(samples) if len(samples) > 1 else samples[0]
 
 
 @fm.command()
 @click.option(
     "--data",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=click.Path(exists=True, path_type=Path),
     multiple=True,
     required=True,
-    help="Unlabelled sample(s) from `redist fm simulate`; labels are not read.",
+    help=f"{_DATA_HELP}; unlabelled: labels are not read.",
 )
-@click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path), required=True)
 @click.option("--size", type=click.Choice(["ci", "cpu", "gpu"]), default="ci", show_default=True)
 @click.option("--steps", type=int, default=380, show_default=True)
 @click.option("--batch-size", type=int, default=256, show_default=True)
@@ -125,10 +186,10 @@ def _load(paths: tuple[Path, ...]) -> object:
 @click.option("--seed", type=int, default=0, show_default=True)
 @_THREADS
 @_DEVICE
-@_PROGRESS
+@_outdir()
+@output_options
 def pretrain(
     data: tuple[Path, ...],
-    out: Path,
     size: str,
     steps: int,
     batch_size: int,
@@ -137,63 +198,78 @@ def pretrain(
     seed: int,
     threads: int,
     device: str,
-    progress: bool,
+    output_dir: Path,
+    output: str | None,
+    as_json: bool,
+    quiet: bool,
 ) -> None:
-    """Masked-particle-modelling pre-training of the backbone on preselected events."""
+    """Masked-particle-modelling pre-training of the backbone on preselected events (DIR = checkpoint)."""
     from ..fm.backbone import SIZES, save_backbone, setup_torch
     from ..fm.backbone import pretrain as run
-    from ..fm.tokens import Standardizer, make_tokens
+    from ..fm.pipeline import fit_standardizer, pretrain_inputs
+    from ..progress import use
 
     setup_torch(threads)
     sample = _load(data)
-    sample = sample.select(sample.presel)  # type: ignore[attr-defined]
-    tok = make_tokens(sample.particles, sample.mask)
-    std = Standardizer.fit(tok, sample.mask)
-    enc, hist = run(
-        std(tok, sample.mask),
-        ~sample.mask,
-        SIZES[size],
-        steps=steps,
-        batch_size=batch_size,
-        lr=lr,
-        mask_fraction=mask_fraction,
-        seed=seed,
-        device=device,
-        progress=progress,
-    )
+    std = fit_standardizer(sample)
+    inputs = pretrain_inputs(sample, std)
+    sample = sample.select(sample.presel)
+    with use(progress_for(quiet)):
+        enc, hist = run(
+            inputs["tokens"],
+            inputs["pad"],
+            SIZES[size],
+            kinds=inputs["kinds"],
+            steps=steps,
+            batch_size=batch_size,
+            lr=lr,
+            mask_fraction=mask_fraction,
+            seed=seed,
+            device=device,
+        )
     card = {
         "data": {"files": [str(p) for p in data], "n_events": len(sample), "meta": sample.meta},
         "pretraining": hist,
         "size": size,
     }
-    save_backbone(out, enc, std, card)
-    click.echo(
-        f"{out}: loss {hist['loss_first']:.3f} -> {hist['loss_last']:.3f}, "
-        f"{hist['train_events_per_s']:.0f} train events/s"
+    save_backbone(output_dir, enc, std, card)
+    status(f"wrote {output_dir}", quiet)
+    _finish(
+        {
+            "command": "pretrain",
+            "files": {"backbone": str(output_dir)},
+            "loss_first": hist["loss_first"],
+            "loss_last": hist["loss_last"],
+            "train_events_per_s": hist["train_events_per_s"],
+            "steps": steps,
+        },
+        output,
+        as_json,
+        quiet,
     )
 
 
 @fm.command()
 @click.option(
     "--data",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=click.Path(exists=True, path_type=Path),
     multiple=True,
     required=True,
-    help="Labelled sample(s) (signal preferably q2-flat).",
+    help=f"{_DATA_HELP}; labelled (signal preferably q2-flat).",
 )
 @click.option(
     "--backbone",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    default=None,
-    help="Pre-trained backbone directory; omit to train from scratch.",
-)
-@click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path), required=True)
-@click.option(
-    "--size",
-    type=click.Choice(["ci", "cpu", "gpu"]),
-    default="ci",
+    default="default",
     show_default=True,
-    help="Size when training from scratch.",
+    help="Backbone: a shipped name (default) or a checkpoint directory from `redist fm pretrain`. "
+    "Its token standardiser and size are used by every --init.",
+)
+@click.option(
+    "--init",
+    type=click.Choice(["pretrained", "frozen", "scratch"]),
+    default="pretrained",
+    show_default=True,
+    help="pretrained: fine-tune all weights; frozen: train only the head; scratch: random weights.",
 )
 @click.option("--n-labelled", type=int, default=400, show_default=True, help="Balanced training events.")
 @click.option("--steps", type=int, default=150, show_default=True)
@@ -203,12 +279,12 @@ def pretrain(
 @click.option("--onnx/--no-onnx", "onnx", default=True, show_default=True, help="Export and check ONNX.")
 @_THREADS
 @_DEVICE
-@_PROGRESS
+@_outdir()
+@output_options
 def finetune(
     data: tuple[Path, ...],
-    backbone: Path | None,
-    out: Path,
-    size: str,
+    backbone: str,
+    init: str,
     n_labelled: int,
     steps: int,
     batch_size: int,
@@ -217,23 +293,22 @@ def finetune(
     onnx: bool,
     threads: int,
     device: str,
-    progress: bool,
+    output_dir: Path,
+    output: str | None,
+    as_json: bool,
+    quiet: bool,
 ) -> None:
-    """Fine-tune the signal score and q2 heads; fit eta on held-out signal; export."""
-    from ..fm.backbone import SIZES, load_backbone, setup_torch
-    from ..fm.heads import EtaTransform, auc, predict, save_model
+    """Fine-tune the signal score and q2 heads; fit eta on held-out signal; export (DIR = model)."""
+    from ..fm.backbone import load_backbone, resolve_backbone, setup_torch
+    from ..fm.heads import auc, predict, save_model
     from ..fm.heads import finetune as run
-    from ..fm.pipeline import sample_tokens
-    from ..fm.tokens import Standardizer, make_tokens
+    from ..fm.pipeline import fit_eta, sample_tokens
+    from ..progress import use
 
     setup_torch(threads)
     sample = _load(data)
-    sample = sample.select(sample.presel)  # type: ignore[attr-defined]
-    enc = None
-    if backbone is not None:
-        enc, std, _ = load_backbone(backbone)
-    else:
-        std = Standardizer.fit(make_tokens(sample.particles, sample.mask), sample.mask)
+    sample = sample.select(sample.presel)
+    enc, std, _ = load_backbone(backbone)
     rng = np.random.default_rng(seed)
     sig, bkg = np.flatnonzero(sample.label == 1), np.flatnonzero(sample.label == 0)
     half = n_labelled // 2
@@ -243,47 +318,65 @@ def finetune(
     train = np.concatenate([rng.choice(sig, half, replace=False), rng.choice(bkg, half, replace=False)])
     held = np.setdiff1d(np.arange(len(sample)), train)
     x, pad = sample_tokens(sample, std)
-    model, info = run(
-        x[train],
-        pad[train],
-        sample.label[train],
-        sample.q2_true[train],
-        config=SIZES[size],
-        backbone=enc,
-        steps=steps,
-        batch_size=batch_size,
-        lr=lr,
-        seed=seed,
-        device=device,
-        progress=progress,
-    )
+    with use(progress_for(quiet)):
+        model, info = run(
+            x[train],
+            pad[train],
+            sample.label[train],
+            sample.q2_true[train],
+            config=enc.cfg,
+            backbone=None if init == "scratch" else enc,
+            frozen=init == "frozen",
+            steps=steps,
+            batch_size=batch_size,
+            lr=lr,
+            seed=seed,
+            device=device,
+        )
     pr = predict(model, x[held], pad[held], device=device)
+    logit = np.full(len(sample), np.nan)
+    logit[held] = pr["logit"]
+    eta = fit_eta(logit, sample)
     y = sample.label[held]
     s = y == 1
-    eta = EtaTransform.fit(pr["logit"][s], sample.weight[held][s])
-    metrics = {
+    metrics: dict[str, Any] = {
         "auc_heldout": auc(pr["logit"], y),
         "q2_rmse_signal": float(np.sqrt(np.mean((pr["q2_mu"][s] - sample.q2_true[held][s]) ** 2))),
     }
-    card = {
+    card: dict[str, Any] = {
         "finetuning": info,
         "metrics": metrics,
-        "backbone": str(backbone) if backbone else None,
+        "backbone": str(resolve_backbone(backbone)),
+        "standardizer_from": "backbone",
+        "eta": "SM-weighted CDF of the score on held-out preselected signal (redist.fm.pipeline.fit_eta)",
         "data": {"files": [str(p) for p in data], "n_events": len(sample)},
     }
     if onnx:
         from ..fm.export import export_onnx, onnx_max_abs_diff
 
-        out.mkdir(parents=True, exist_ok=True)
-        path = export_onnx(model, out / "model.onnx", n_tokens=x.shape[1])
+        output_dir.mkdir(parents=True, exist_ok=True)
+        path = export_onnx(model, output_dir / "model.onnx", n_tokens=x.shape[1])
+        n_par = min(len(held), 2048)
         card["onnx"] = {
             "file": "model.onnx",
-            "max_abs_diff_vs_torch": onnx_max_abs_diff(model, path, x[held[:256]], pad[held[:256]]),
+            "max_abs_diff_vs_torch": onnx_max_abs_diff(model, path, x[held[:n_par]], pad[held[:n_par]]),
+            "n_events_compared": n_par,
         }
-    save_model(out, model, std, eta, card)
-    click.echo(
-        f"{out}: {info['init']} AUC(held-out) {metrics['auc_heldout']:.4f}, "
-        f"{info['train_events_per_s']:.0f} train events/s"
+        metrics["onnx_max_abs_diff"] = card["onnx"]["max_abs_diff_vs_torch"]
+    save_model(output_dir, model, std, eta, card)
+    status(f"wrote {output_dir}", quiet)
+    _finish(
+        {
+            "command": "finetune",
+            "files": {"model": str(output_dir)},
+            "init": info["init"],
+            "n_labelled": len(train),
+            "train_events_per_s": info["train_events_per_s"],
+            **metrics,
+        },
+        output,
+        as_json,
+        quiet,
     )
 
 
@@ -298,11 +391,10 @@ def finetune(
 )
 @click.option(
     "--signal",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=click.Path(exists=True, path_type=Path),
     required=True,
-    help="Signal sample with ALL generated events (kind=signal).",
+    help=f"{_DATA_HELP} with ALL generated signal events (kind=signal).",
 )
-@click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path), required=True)
 @click.option("--eta-edges", default="0.25,0.5,0.75,1.0", show_default=True)
 @click.option("--q2rec-edges", default="-inf,4,8,inf", show_default=True)
 @click.option(
@@ -312,11 +404,11 @@ def finetune(
 @click.option("--seed", type=int, default=0, show_default=True)
 @_THREADS
 @_DEVICE
-@_PROGRESS
+@_outdir()
+@output_options
 def densities(
     models: tuple[Path, ...],
     signal: Path,
-    out: Path,
     eta_edges: str,
     q2rec_edges: str,
     n_bb: float,
@@ -324,29 +416,35 @@ def densities(
     seed: int,
     threads: int,
     device: str,
-    progress: bool,
+    output_dir: Path,
+    output: str | None,
+    as_json: bool,
+    quiet: bool,
 ) -> None:
     """Build n(x, q2_true) and eps(x|q2) in the published layout (+ bootstrap, ensemble)."""
-    from tqdm.auto import tqdm
-
     from ..fm.backbone import setup_torch
     from ..fm.densities import build
     from ..fm.heads import load_model
     from ..fm.pipeline import fm_fit_bins, score_sample
-    from ..simulate import EventSample, q2_sampler
+    from ..simulate import q2_sampler
     from ..theory import get_theory
 
     setup_torch(threads)
-    sample = EventSample.load(signal)
+    sample = _load((signal,))
     e_edges, q_edges = _floats(eta_edges, "--eta-edges"), _floats(q2rec_edges, "--q2rec-edges")
     xs = []
-    for path in tqdm(models, desc="score", disable=not progress, leave=False):
-        model, std, eta, _ = load_model(path)
-        if eta is None:
-            msg = f"{path}: model has no eta transform"
-            raise click.BadParameter(msg)
-        sc = score_sample(model, std, sample, device=device)
-        xs.append(fm_fit_bins(sample, sc["logit"], eta, eta_edges=e_edges, q2rec_edges=q_edges))
+    bar = progress_for(quiet).bar(len(models), "score", unit="model")
+    try:
+        for path in models:
+            model, std, eta, _ = load_model(path)
+            if eta is None:
+                msg = f"{path}: model has no eta transform"
+                raise click.BadParameter(msg)
+            sc = score_sample(model, std, sample, device=device)
+            xs.append(fm_fit_bins(sample, sc["logit"], eta, eta_edges=e_edges, q2rec_edges=q_edges))
+            bar.advance(1)
+    finally:
+        bar.close()
     meta = sample.meta
     th = get_theory("wet", process="B+->K+nunu")
     if meta.get("theory"):
@@ -377,8 +475,17 @@ def densities(
             "branching_ratio": br,
         },
     )
-    res.save(out)
-    click.echo(
-        f"{out}: n_x = {n_x}, expected SR yield {res.density.values().sum():.2f}; "
-        f"yields per fit bin {json.dumps(np.round(res.density.yields(), 2).tolist())}"
+    res.save(output_dir)
+    status(f"wrote {output_dir}", quiet)
+    _finish(
+        {
+            "command": "densities",
+            "files": {"densities": str(output_dir)},
+            "n_x": n_x,
+            "expected_yield": float(res.density.values().sum()),
+            "yields": np.round(res.density.yields(), 4).tolist(),
+        },
+        output,
+        as_json,
+        quiet,
     )

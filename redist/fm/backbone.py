@@ -31,15 +31,20 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 from torch import nn  # noqa: E402
 
-from .tokens import TOKEN_FEATURES, Standardizer  # noqa: E402
+from .tokens import N_KINDS, TOKEN_FEATURES, Standardizer  # noqa: E402
 
 __all__ = [
+    "PRETRAINED_DIR",
     "SIZES",
     "BackboneConfig",
     "MPMHead",
     "ParticleEncoder",
+    "evaluate_mpm",
     "load_backbone",
+    "load_mpm_head",
     "pretrain",
+    "pretrain_with_head",
+    "resolve_backbone",
     "save_backbone",
     "setup_torch",
 ]
@@ -81,9 +86,10 @@ class BackboneConfig:
             raise FMError(msg)
 
 
-#: Presets: CI (tests, 2 CPU cores), CPU development, GPU scale-up.
+#: Presets: CI (tests, 2 CPU cores), small (the shipped default backbone), CPU development, GPU scale-up.
 SIZES = {
     "ci": BackboneConfig(dim=32, layers=2, heads=4),
+    "small": BackboneConfig(dim=64, layers=2, heads=4),
     "cpu": BackboneConfig(dim=64, layers=4, heads=4),
     "gpu": BackboneConfig(dim=256, layers=8, heads=8, ff_mult=4, dropout=0.1),
 }
@@ -169,21 +175,25 @@ class ParticleEncoder(nn.Module):
 
 
 class MPMHead(nn.Module):
-    """Regresses the standardised features of hidden particles."""
+    """Regresses the standardised features of hidden particles and classifies their kind."""
 
     def __init__(self, cfg: BackboneConfig) -> None:
         super().__init__()
-        self.net = nn.Sequential(nn.Linear(cfg.dim, cfg.dim), nn.GELU(), nn.Linear(cfg.dim, cfg.n_features))
+        self.n_features = cfg.n_features
+        self.net = nn.Sequential(
+            nn.Linear(cfg.dim, cfg.dim), nn.GELU(), nn.Linear(cfg.dim, cfg.n_features + N_KINDS)
+        )
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
-        """Predicted standardised features ``(B, T, F)``."""
+        """Predicted standardised features and kind logits, ``(B, T, F + N_KINDS)``."""
         return self.net(h)
 
 
-def _progress(total: int, desc: str, enabled: bool) -> Any:
-    from tqdm.auto import tqdm
+def _progress(total: int, desc: str, progress: Any) -> Any:
+    """A :mod:`redist.progress` bar (``progress``: a reporter, True/False, or None = the installed one)."""
+    from ..progress import resolve
 
-    return tqdm(total=total, desc=desc, disable=not enabled, leave=False)
+    return resolve(progress).bar(total, desc, unit="step")
 
 
 def pretrain(
@@ -198,8 +208,10 @@ def pretrain(
     mask_fraction: float = 0.3,
     seed: int = 0,
     device: str = "cpu",
-    progress: bool = False,
+    progress: Any = None,
     callback: Callable[[int, float], None] | None = None,
+    kinds: np.ndarray | None = None,
+    kind_weight: float = 0.5,
 ) -> tuple[ParticleEncoder, dict[str, Any]]:
     """Masked-particle-modelling pre-training on unlabelled events.
 
@@ -221,10 +233,15 @@ def pretrain(
         Seeds initialisation, masking and batch order.
     device : {"cpu", "cuda"}
         Where to train.
-    progress : bool
-        Show a tqdm bar.
+    progress : Progress or bool, optional
+        Reporter (:mod:`redist.progress`); ``None`` uses the installed one.
     callback : callable, optional
         Called as ``callback(step, loss)``.
+    kinds : ndarray, shape (n, T), int, optional
+        Particle kinds (:func:`redist.fm.tokens.particle_kind`); adds a cross-entropy
+        term on the kind of each hidden particle (weight ``kind_weight``).
+    kind_weight : float
+        Weight of the kind cross-entropy relative to the feature MSE.
 
     Returns
     -------
@@ -232,6 +249,57 @@ def pretrain(
     history : dict
         Loss curve, events/s and settings (for the model card).
     """
+    enc, history, _ = _pretrain(
+        tokens, pad, config, steps=steps, batch_size=batch_size, lr=lr, weight_decay=weight_decay,
+        mask_fraction=mask_fraction, seed=seed, device=device, progress=progress, callback=callback,
+        kinds=kinds, kind_weight=kind_weight,
+    )  # fmt: skip
+    return enc, history
+
+
+def pretrain_with_head(
+    tokens: np.ndarray,
+    pad: np.ndarray,
+    config: BackboneConfig = SIZES["ci"],
+    *,
+    steps: int = 380,
+    batch_size: int = 256,
+    lr: float = 1e-3,
+    weight_decay: float = 1e-2,
+    mask_fraction: float = 0.3,
+    seed: int = 0,
+    device: str = "cpu",
+    progress: Any = None,
+    callback: Callable[[int, float], None] | None = None,
+    kinds: np.ndarray | None = None,
+    kind_weight: float = 0.5,
+) -> tuple[ParticleEncoder, dict[str, Any], MPMHead]:
+    """:func:`pretrain` that also returns the pre-training head (for :func:`evaluate_mpm`)."""
+    return _pretrain(
+        tokens, pad, config, steps=steps, batch_size=batch_size, lr=lr, weight_decay=weight_decay,
+        mask_fraction=mask_fraction, seed=seed, device=device, progress=progress, callback=callback,
+        kinds=kinds, kind_weight=kind_weight,
+    )  # fmt: skip
+
+
+def _pretrain(
+    tokens: np.ndarray,
+    pad: np.ndarray,
+    config: BackboneConfig = SIZES["ci"],
+    *,
+    steps: int = 380,
+    batch_size: int = 256,
+    lr: float = 1e-3,
+    weight_decay: float = 1e-2,
+    mask_fraction: float = 0.3,
+    seed: int = 0,
+    device: str = "cpu",
+    progress: Any = None,
+    callback: Callable[[int, float], None] | None = None,
+    kinds: np.ndarray | None = None,
+    kind_weight: float = 0.5,
+) -> tuple[ParticleEncoder, dict[str, Any], MPMHead]:
+    """Implementation of :func:`pretrain` (also returns the MPM head)."""
     if not 0.0 < mask_fraction < 1.0:
         msg = f"mask_fraction must be in (0, 1), got {mask_fraction}"
         raise FMError(msg)
@@ -251,6 +319,10 @@ def pretrain(
     gen = torch.Generator().manual_seed(seed + 1)
     x_all = torch.as_tensor(tokens, dtype=torch.float32)
     pad_all = torch.as_tensor(pad, dtype=torch.bool)
+    kind_all = None if kinds is None else torch.as_tensor(np.asarray(kinds), dtype=torch.long)
+    if kind_all is not None and kind_all.shape != pad_all.shape:
+        msg = f"kinds {tuple(kind_all.shape)} do not match pad {tuple(pad_all.shape)}"
+        raise FMError(msg)
     n = len(x_all)
     losses: list[float] = []
     perm = torch.randperm(n, generator=gen)
@@ -268,8 +340,12 @@ def pretrain(
         x, p = x_all[idx].to(dev), pad_all[idx].to(dev)
         hide = (torch.rand(p.shape, generator=gen) < mask_fraction).to(dev) & ~p
         out = head(enc(x, p, hide))
-        sel = hide[..., None].expand_as(out)
-        loss = F.mse_loss(out[sel], x[sel]) if bool(hide.any()) else out.sum() * 0.0
+        feat = out[..., : config.n_features]
+        sel = hide[..., None].expand_as(feat)
+        loss = F.mse_loss(feat[sel], x[sel]) if bool(hide.any()) else out.sum() * 0.0
+        if kind_all is not None and bool(hide.any()):
+            logits = out[..., config.n_features :][hide]
+            loss = loss + kind_weight * F.cross_entropy(logits, kind_all[idx].to(dev)[hide])
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -278,14 +354,14 @@ def pretrain(
         losses.append(float(loss.detach()))
         if callback is not None:
             callback(step, losses[-1])
-        bar.update(1)
-        bar.set_postfix(loss=f"{losses[-1]:.3f}")
+        bar.advance(1)
     bar.close()
     dt = time.perf_counter() - t0
     history = {
         "objective": (
             f"masked particle modelling: {mask_fraction:.0%} of real particles hidden, "
             "MSE on standardised features"
+            + ("" if kinds is None else f" + {kind_weight} x cross-entropy on the particle kind")
         ),
         "steps": steps,
         "batch_size": batch_size,
@@ -300,7 +376,8 @@ def pretrain(
         "threads": torch.get_num_threads(),
     }
     enc.eval()
-    return enc, history
+    head.eval()
+    return enc, history, head
 
 
 def n_parameters(module: nn.Module) -> int:
@@ -308,13 +385,46 @@ def n_parameters(module: nn.Module) -> int:
     return int(sum(p.numel() for p in module.parameters() if p.requires_grad))
 
 
+@torch.no_grad()
+def evaluate_mpm(
+    encoder: ParticleEncoder,
+    head: MPMHead,
+    tokens: np.ndarray,
+    pad: np.ndarray,
+    kinds: np.ndarray,
+    *,
+    mask_fraction: float = 0.3,
+    seed: int = 0,
+    batch_size: int = 1024,
+) -> dict[str, float]:
+    """Masked-particle metrics on held-out events with a seeded mask: feature MSE, kind accuracy."""
+    gen = torch.Generator().manual_seed(seed)
+    x_all = torch.as_tensor(tokens, dtype=torch.float32)
+    p_all = torch.as_tensor(pad, dtype=torch.bool)
+    k_all = torch.as_tensor(np.asarray(kinds), dtype=torch.long)
+    hide_all = (torch.rand(p_all.shape, generator=gen) < mask_fraction) & ~p_all
+    se, n_feat, correct, n_hidden = 0.0, 0, 0, 0
+    encoder.eval()
+    head.eval()
+    f = encoder.cfg.n_features
+    for i in range(0, len(x_all), batch_size):
+        x, p, h = x_all[i : i + batch_size], p_all[i : i + batch_size], hide_all[i : i + batch_size]
+        out = head(encoder(x, p, h))
+        se += float(((out[..., :f] - x)[h] ** 2).sum())
+        n_feat += int(h.sum()) * f
+        correct += int((out[..., f:][h].argmax(-1) == k_all[i : i + batch_size][h]).sum())
+        n_hidden += int(h.sum())
+    return {"mpm_feature_mse": se / max(n_feat, 1), "kind_accuracy": correct / max(n_hidden, 1)}
+
+
 def save_backbone(
     directory: str | Path,
     encoder: ParticleEncoder,
     standardizer: Standardizer,
     card: dict[str, Any] | None = None,
+    head: MPMHead | None = None,
 ) -> Path:
-    """Write ``backbone.safetensors`` and ``model_card.json`` into ``directory``."""
+    """Write ``backbone.safetensors`` (+ ``mpm_head.safetensors``) and ``model_card.json``."""
     from safetensors.torch import save_file
 
     d = Path(directory)
@@ -322,6 +432,9 @@ def save_backbone(
     cfg = asdict(encoder.cfg)
     state = {k: v.detach().cpu().contiguous() for k, v in encoder.state_dict().items()}
     save_file(state, str(d / "backbone.safetensors"), metadata={"config": json.dumps(cfg)})
+    if head is not None:
+        hstate = {k: v.detach().cpu().contiguous() for k, v in head.state_dict().items()}
+        save_file(hstate, str(d / "mpm_head.safetensors"), metadata={"config": json.dumps(cfg)})
     full = {
         "model": "redist.fm ParticleEncoder (set transformer, no positional encoding)",
         "config": cfg,
@@ -335,11 +448,34 @@ def save_backbone(
     return d
 
 
-def load_backbone(directory: str | Path) -> tuple[ParticleEncoder, Standardizer, dict[str, Any]]:
-    """Inverse of :func:`save_backbone`: encoder (eval mode), standardiser and model card."""
+#: Where the shipped backbones live (one sub-directory per name).
+PRETRAINED_DIR = Path(__file__).resolve().parent / "pretrained"
+
+
+def resolve_backbone(name_or_dir: str | Path) -> Path:
+    """Directory of a backbone: a shipped name (``"default"``) or a checkpoint directory."""
+    d = Path(name_or_dir)
+    if d.is_dir():
+        return d
+    name = str(name_or_dir)
+    if name.isidentifier() and (PRETRAINED_DIR / name).is_dir():
+        return PRETRAINED_DIR / name
+    shipped = (
+        sorted(p.name for p in PRETRAINED_DIR.iterdir() if p.is_dir()) if PRETRAINED_DIR.is_dir() else []
+    )
+    msg = f"backbone {name!r}: neither a checkpoint directory nor a shipped backbone {shipped}"
+    raise FMError(msg)
+
+
+def load_backbone(name_or_dir: str | Path) -> tuple[ParticleEncoder, Standardizer, dict[str, Any]]:
+    """Inverse of :func:`save_backbone`: encoder (eval mode), standardiser and model card.
+
+    ``name_or_dir`` is a checkpoint directory or the name of a shipped backbone
+    (``"default"``, in ``redist/fm/pretrained/``).
+    """
     from safetensors.torch import load_file
 
-    d = Path(directory)
+    d = resolve_backbone(name_or_dir)
     card_path, w_path = d / "model_card.json", d / "backbone.safetensors"
     if not card_path.is_file() or not w_path.is_file():
         msg = f"{d}: not a backbone checkpoint (needs model_card.json and backbone.safetensors)"
@@ -359,3 +495,18 @@ def load_backbone(directory: str | Path) -> tuple[ParticleEncoder, Standardizer,
         raise FMError(msg) from err
     enc.eval()
     return enc, std, card
+
+
+def load_mpm_head(name_or_dir: str | Path) -> MPMHead:
+    """The pre-training head saved with a backbone (``mpm_head.safetensors``)."""
+    from safetensors.torch import load_file
+
+    d = resolve_backbone(name_or_dir)
+    path = d / "mpm_head.safetensors"
+    card = json.loads((d / "model_card.json").read_text())
+    if not path.is_file():
+        msg = f"{d}: no mpm_head.safetensors (saved without its pre-training head)"
+        raise FMError(msg)
+    head = MPMHead(BackboneConfig(**card["config"]))
+    head.load_state_dict(load_file(str(path)))
+    return head.eval()

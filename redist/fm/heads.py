@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ import torch.nn.functional as F  # noqa: E402
 from torch import nn  # noqa: E402
 
 from .backbone import BackboneConfig, ParticleEncoder, _progress, n_parameters, resolve_device  # noqa: E402
+from .eta import EtaTransform, auc  # noqa: E402
 from .tokens import TOKEN_FEATURES, Standardizer  # noqa: E402
 
 __all__ = [
@@ -78,64 +79,6 @@ class EventModel(nn.Module):
         return self.head(self.encoder(tokens, pad), pad)
 
 
-def auc(scores: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = None) -> float:
-    """Area under the ROC curve (rank statistic with tie handling, optional weights)."""
-    s = np.asarray(scores, float)
-    y = np.asarray(labels).astype(bool)
-    w = np.ones(len(s)) if weights is None else np.asarray(weights, float)
-    if y.all() or (~y).all():
-        msg = "AUC needs both signal and background events"
-        raise FMError(msg)
-    order = np.argsort(s, kind="mergesort")
-    s, y, w = s[order], y[order], w[order]
-    uniq, inv = np.unique(s, return_inverse=True)
-    wb = np.bincount(inv, weights=w * ~y, minlength=len(uniq))
-    ws = np.bincount(inv, weights=w * y, minlength=len(uniq))
-    cum_b = np.cumsum(wb) - wb
-    return float(np.sum(ws * (cum_b + 0.5 * wb)) / (ws.sum() * wb.sum()))
-
-
-@dataclass
-class EtaTransform:
-    """Monotone map score -> eta in [0, 1]: the (weighted) CDF of the score on signal."""
-
-    knots: np.ndarray
-    cdf: np.ndarray
-
-    @classmethod
-    def fit(
-        cls, signal_scores: np.ndarray, weights: np.ndarray | None = None, n_knots: int = 513
-    ) -> EtaTransform:
-        """Fit on signal scores (e.g. SM-weighted preselected signal)."""
-        s = np.asarray(signal_scores, float)
-        if len(s) < 2:
-            msg = f"eta transform needs at least 2 signal scores, got {len(s)}"
-            raise FMError(msg)
-        w = np.ones(len(s)) if weights is None else np.asarray(weights, float)
-        order = np.argsort(s, kind="mergesort")
-        s, w = s[order], w[order]
-        c = (np.cumsum(w) - 0.5 * w) / w.sum()
-        q = np.linspace(0.0, 1.0, n_knots)
-        knots = np.interp(q, c, s)
-        knots = np.maximum.accumulate(knots)
-        # strictly increasing knots for a well-defined inverse
-        knots = knots + np.arange(n_knots) * 1e-9 * max(1.0, float(np.ptp(knots)))
-        return cls(knots, q)
-
-    def __call__(self, scores: np.ndarray) -> np.ndarray:
-        """Eta of each score (clipped to [0, 1])."""
-        return np.interp(np.asarray(scores, float), self.knots, self.cdf, left=0.0, right=1.0)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON form."""
-        return {"knots": self.knots.tolist(), "cdf": self.cdf.tolist()}
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> EtaTransform:
-        """Inverse of :meth:`to_dict`."""
-        return cls(np.asarray(d["knots"], float), np.asarray(d["cdf"], float))
-
-
 def finetune(
     tokens: np.ndarray,
     pad: np.ndarray,
@@ -151,7 +94,8 @@ def finetune(
     q2_weight: float = 0.1,
     seed: int = 0,
     device: str = "cpu",
-    progress: bool = False,
+    progress: Any = None,
+    frozen: bool = False,
 ) -> tuple[EventModel, dict[str, Any]]:
     """Fine-tune (``backbone`` given) or train from scratch (``backbone=None``).
 
@@ -175,7 +119,11 @@ def finetune(
     seed : int
         Seeds head initialisation (and the encoder for scratch) and batch order.
     device : {"cpu", "cuda"}
-    progress : bool
+    progress : Progress or bool, optional
+        Reporter (:mod:`redist.progress`); ``None`` uses the installed one.
+    frozen : bool
+        Keep the pre-trained backbone fixed and train only the head (the
+        "frozen backbone" regime; needs ``backbone``).
 
     Returns
     -------
@@ -184,6 +132,9 @@ def finetune(
     """
     if backbone is None and config is None:
         msg = "finetune needs a pre-trained backbone or a config (training from scratch)"
+        raise FMError(msg)
+    if frozen and backbone is None:
+        msg = "finetune(frozen=True) needs a pre-trained backbone"
         raise FMError(msg)
     cfg = backbone.cfg if backbone is not None else config
     assert cfg is not None
@@ -197,7 +148,11 @@ def finetune(
     if backbone is not None:
         model.encoder.load_state_dict(backbone.state_dict())
     model.to(dev).train()
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    if frozen:
+        model.encoder.requires_grad_(False)
+        model.encoder.eval()
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(trainable, lr=lr, weight_decay=weight_decay)
     warm = max(1, steps // 20)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min(1.0, (s + 1) / warm) * 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps))
@@ -235,15 +190,16 @@ def finetune(
             loss = loss + q2_weight * nll.mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        torch.nn.utils.clip_grad_norm_(trainable, 1.0)
         opt.step()
         sched.step()
-        bar.update(1)
+        bar.advance(1)
     bar.close()
     dt = time.perf_counter() - t0
     model.to("cpu").eval()
+    model.encoder.requires_grad_(True)
     info = {
-        "init": "pretrained" if backbone is not None else "scratch",
+        "init": "frozen" if frozen else ("pretrained" if backbone is not None else "scratch"),
         "steps": steps,
         "batch_size": bs,
         "lr": lr,

@@ -1,4 +1,18 @@
-"""Glue between simulated samples and the models: tokens, scores, fit bins (used by the CLI and tests)."""
+r"""Glue between simulated samples and the models, and the one owner of the FM conventions.
+
+Conventions (every caller -- CLI, examples, tests, studies -- goes through these):
+
+* **Standardiser**: tokens are standardised with the statistics of the
+  *unlabelled pre-training sample* (:func:`fit_standardizer`), which travel with
+  the backbone in its model card. A from-scratch or frozen-backbone arm uses the
+  *same* standardiser as the pre-trained arm it is compared with, so the arms
+  differ only in their initial weights.
+* **eta**: the learned fit variable is :math:`\eta = F_{sig}(\text{score})`, the CDF of
+  the score on *held-out, preselected signal weighted to the SM*
+  (:func:`redist.fm.eta.fit_eta`, re-exported here);
+  with q2-flat signal the per-event weight is the SM/flat density ratio that the
+  simulator stores, so SM signal is flat in eta (the published eta(BDT2) convention).
+"""
 
 from __future__ import annotations
 
@@ -7,15 +21,36 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..simulate import ENGINEERED_FEATURES, EventSample
-from .heads import EtaTransform, EventModel, predict
-from .tokens import Standardizer, make_tokens
+from .eta import EtaTransform, fit_eta
+from .heads import EventModel, predict
+from .tokens import Standardizer, make_tokens, particle_kind
 
-__all__ = ["fm_fit_bins", "sample_tokens", "score_sample"]
+__all__ = [
+    "fit_eta",
+    "fit_standardizer",
+    "fm_fit_bins",
+    "pretrain_inputs",
+    "sample_tokens",
+    "score_sample",
+]
+
+
+def fit_standardizer(unlabelled: EventSample) -> Standardizer:
+    """The token standardiser: statistics of the preselected events of the unlabelled sample."""
+    s = unlabelled.select(unlabelled.presel)
+    return Standardizer.fit(make_tokens(s.particles, s.mask), s.mask)
 
 
 def sample_tokens(sample: EventSample, std: Standardizer) -> tuple[np.ndarray, np.ndarray]:
     """Standardised tokens and padding mask (True = pad) of every event of ``sample``."""
     return std(make_tokens(sample.particles, sample.mask), sample.mask), ~sample.mask
+
+
+def pretrain_inputs(unlabelled: EventSample, std: Standardizer) -> dict[str, np.ndarray]:
+    """``tokens``, ``pad`` and ``kinds`` of the preselected unlabelled events (labels are not read)."""
+    s = unlabelled.select(unlabelled.presel)
+    x, pad = sample_tokens(s, std)
+    return {"tokens": x, "pad": pad, "kinds": particle_kind(s.particles, s.mask)}
 
 
 def score_sample(

@@ -10,7 +10,7 @@ import numpy as np
 from ..simulate import PARTICLE_FEATURES
 from . import FMError
 
-__all__ = ["TOKEN_FEATURES", "Standardizer", "make_tokens"]
+__all__ = ["N_KINDS", "TOKEN_FEATURES", "Standardizer", "make_tokens", "particle_kind"]
 
 #: Token features (c.m. frame): F = 15.
 TOKEN_FEATURES = (
@@ -70,6 +70,22 @@ def make_tokens(particles: np.ndarray, mask: np.ndarray) -> np.ndarray:
         axis=-1,
     ).astype(np.float32)
     return np.where(m[..., None], out, 0.0).astype(np.float32)
+
+
+#: Particle kinds, the discrete pre-training target: track+, track-, photon, KLM cluster.
+N_KINDS = 4
+
+
+def particle_kind(particles: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Kind of each stored particle ``(n, T)``: 0 track+, 1 track-, 2 photon, 3 KLM; -1 on padding."""
+    p = np.asarray(particles)
+    trk = p[..., _I["is_track"]] > 0
+    kind = np.where(
+        trk,
+        np.where(p[..., _I["charge"]] >= 0, 0, 1),
+        np.where(p[..., _I["is_klm"]] > 0, 3, 2),
+    )
+    return np.where(np.asarray(mask, bool), kind, -1).astype(np.int64)
 
 
 @dataclass

@@ -22,7 +22,19 @@ from .tables import (
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["DEMO", "EVIDENCE", "FIT", "IMPACTS", "LIMIT", "MODEL", "POSTERIOR", "SCAN", "evidence_tables"]
+__all__ = [
+    "DEMO",
+    "EVIDENCE",
+    "FIT",
+    "FM",
+    "IMPACTS",
+    "LIMIT",
+    "MODEL",
+    "POSTERIOR",
+    "SCAN",
+    "evidence_tables",
+    "fm_tables",
+]
 
 
 def __dir__() -> list[str]:
@@ -165,6 +177,32 @@ SCAN = ResultKind("scan", "Profile-likelihood scan", _scan_from, scan_tables, _s
 LIMIT = ResultKind("limit", "CLs upper limit", _limit_from, limit_tables, _limit_figures)
 POSTERIOR = ResultKind("posterior", "Posterior", _posterior_from, posterior_tables, _posterior_figures)
 IMPACTS = ResultKind("impacts", "Impact ranking", _impacts_from, _impacts_tables, _impacts_figures)
+
+
+def fm_tables(doc: Mapping[str, Any]) -> list[Table]:
+    """One table of the scalar entries of a ``redist fm`` result (kind ``"fm"``)."""
+    from .tables import format_number
+
+    rows = []
+    for k, v in doc.items():
+        if k in ("kind", "provenance", "meta") or isinstance(v, (dict, list)):
+            continue
+        cell = format_number(v, 4) if isinstance(v, float) else str(v)
+        rows.append((k, cell))
+    files = doc.get("files") or {}
+    notes = [f"{k}: {v}" for k, v in files.items()] if isinstance(files, Mapping) else []
+    return [
+        Table(
+            title=f"redist fm {doc.get('command', '')}".strip(),
+            columns=("quantity", "value"),
+            rows=rows,
+            notes=notes,
+            numeric=(False, True),
+        )
+    ]
+
+
+FM = ResultKind("fm", "Foundation-model step", _same, fm_tables, None)
 DEMO = ResultKind("demo", "Belle II demo", _same, demo_tables, None)
 
 

@@ -78,6 +78,7 @@ BUILTIN: dict[str, str] = {
     "posterior": "redist.report.kinds:POSTERIOR",
     "demo": "redist.report.kinds:DEMO",
     "b2kx": "redist.report.kinds:B2KX",
+    "fm": "redist.report.kinds:FM",
     "impacts": "redist.report.kinds:IMPACTS",
     "model": "redist.report.kinds:MODEL",
     "evidence": "redist.report.kinds:EVIDENCE",
