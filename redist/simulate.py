@@ -44,7 +44,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -345,13 +345,13 @@ def _charge(pid: np.ndarray) -> np.ndarray:
     out = np.zeros(len(a))
     for k, q in _CHARGE.items():
         out[a == k] = q
-    return out * s
+    return np.asarray(out * s)
 
 
 # -- kinematics -----------------------------------------------------------------------------------
 def _kallen_p(m: np.ndarray, m1: np.ndarray, m2: np.ndarray) -> np.ndarray:
     lam = (m**2 - (m1 + m2) ** 2) * (m**2 - (m1 - m2) ** 2)
-    return np.sqrt(np.clip(lam, 0.0, None)) / (2.0 * m)
+    return np.asarray(np.sqrt(np.clip(lam, 0.0, None)) / (2.0 * m))
 
 
 def _iso_dirs(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -518,7 +518,7 @@ def q2_sampler(
     if theory is None:
         grid = np.linspace(0.0, Q2_MAX_PHYS, n_grid)
         return grid, grid / grid[-1], 1.0
-    kin = getattr(theory, "kinematics", ())
+    kin: Any = getattr(theory, "kinematics", ())
     if len(kin) != 1:
         msg = (
             f"theory {getattr(theory, 'name', theory)!r}: need exactly one kinematic variable, got {len(kin)}"
@@ -539,7 +539,7 @@ def q2_sampler(
 def _sample_q2(rng: np.random.Generator, n: int, grid: np.ndarray, cdf: np.ndarray) -> np.ndarray:
     u = rng.random(n)
     # invert the trapezoid CDF exactly enough: linear interpolation on the fine grid
-    return np.interp(u, cdf, grid)
+    return np.asarray(np.interp(u, cdf, grid))
 
 
 # -- event generation (c.m. frame) ----------------------------------------------------------------
@@ -674,7 +674,7 @@ def _pid_llr(rng: np.random.Generator, n: int, mean: np.ndarray, sigma: float, t
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-np.clip(x, -30, 30)))
+    return np.asarray(1.0 / (1.0 + np.exp(-np.clip(x, -30, 30))))
 
 
 def _detector(
@@ -1006,7 +1006,8 @@ class EventSample:
 
     def select(self, idx: Any) -> EventSample:
         """Sub-sample by boolean mask or index array."""
-        return EventSample(*(getattr(self, a)[idx] for a in self._ARRAYS), meta=dict(self.meta))
+        arrays = [getattr(self, a)[idx] for a in self._ARRAYS]
+        return cast("EventSample", cast(Any, EventSample)(*arrays, meta=dict(self.meta)))
 
     @classmethod
     def concatenate(cls, samples: Sequence[EventSample]) -> EventSample:
@@ -1019,7 +1020,7 @@ class EventSample:
             msg = f"cannot concatenate samples with different particle shapes {sorted(shapes)}"
             raise SimulationError(msg)
         arrays = [np.concatenate([getattr(s, a) for s in samples]) for a in cls._ARRAYS]
-        return cls(*arrays, meta={"parts": [s.meta for s in samples]})
+        return cast("EventSample", cast(Any, cls)(*arrays, meta={"parts": [s.meta for s in samples]}))
 
     def save(self, path: str | Path) -> Path:
         """Write a compressed ``.npz`` (plain arrays and a JSON string; no pickle)."""
@@ -1051,7 +1052,7 @@ class EventSample:
                 raise
             msg = f"{path}: cannot read event sample ({err})"
             raise SimulationError(msg) from err
-        return cls(*arrays, meta=meta)
+        return cast("EventSample", cast(Any, cls)(*arrays, meta=meta))
 
 
 def _resolve_theory(theory: Any) -> Any:

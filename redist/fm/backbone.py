@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -138,7 +138,7 @@ class _Block(nn.Module):
         att = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(d // h) + bias
         out = torch.matmul(torch.softmax(att, dim=-1), v).transpose(1, 2).reshape(b, t, d)
         x = x + self.drop(self.proj(out))
-        return x + self.drop(self.ff(self.norm2(x)))
+        return cast(torch.Tensor, x + self.drop(self.ff(self.norm2(x))))
 
 
 class ParticleEncoder(nn.Module):
@@ -171,7 +171,7 @@ class ParticleEncoder(nn.Module):
         bias = torch.where(keep, 0.0, -1e9).to(x.dtype)[:, None, None, :]
         for blk in self.blocks:
             x = blk(x, bias)
-        return self.norm(x)
+        return cast(torch.Tensor, self.norm(x))
 
 
 class MPMHead(nn.Module):
@@ -186,7 +186,7 @@ class MPMHead(nn.Module):
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         """Predicted standardised features and kind logits, ``(B, T, F + N_KINDS)``."""
-        return self.net(h)
+        return cast(torch.Tensor, self.net(h))
 
 
 def _progress(total: int, desc: str, progress: Any) -> Any:

@@ -60,7 +60,7 @@ class LogisticBaseline:
 
     def __call__(self, features: np.ndarray) -> np.ndarray:
         """Logit score of each event."""
-        return self._design(features, self.mean, self.std) @ self.coef
+        return np.asarray(self._design(features, self.mean, self.std) @ self.coef)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -297,7 +297,7 @@ class DensityResult:
             arrays["replicas"] = self.replicas
         if self.ensemble_std is not None:
             arrays["ensemble_std"] = self.ensemble_std
-        np.savez_compressed(d / "uncertainties.npz", **arrays)
+        np.savez_compressed(d / "uncertainties.npz", **cast("dict[str, Any]", arrays))
         return d
 
 

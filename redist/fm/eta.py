@@ -67,7 +67,7 @@ class EtaTransform:
 
     def __call__(self, scores: np.ndarray) -> np.ndarray:
         """Eta of each score (clipped to [0, 1])."""
-        return np.interp(np.asarray(scores, float), self.knots, self.cdf, left=0.0, right=1.0)
+        return np.asarray(np.interp(np.asarray(scores, float), self.knots, self.cdf, left=0.0, right=1.0))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""

@@ -7,6 +7,7 @@ import io
 import logging
 import warnings
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 
@@ -64,9 +65,9 @@ def run_onnx(path: str | Path, tokens: np.ndarray, pad: np.ndarray) -> np.ndarra
     except ImportError:
         from onnx.reference import ReferenceEvaluator
 
-        return np.asarray(ReferenceEvaluator(str(path)).run(None, feeds)[0])
+        return np.asarray(cast(Any, ReferenceEvaluator(str(path)).run(None, feeds))[0])
     sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    return np.asarray(sess.run(None, feeds)[0])
+    return np.asarray(cast(Any, sess.run(None, feeds))[0])
 
 
 @torch.no_grad()

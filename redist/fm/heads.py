@@ -21,7 +21,7 @@ import math
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -63,7 +63,7 @@ class TaskHead(nn.Module):
         """Head outputs ``(B, 3)`` from encoded particles ``h`` and the padding mask."""
         w = (~pad).to(h.dtype)[..., None]
         pooled = (h * w).sum(dim=1) / w.sum(dim=1).clamp(min=1.0)
-        return self.net(torch.cat([pooled, h[:, 0]], dim=-1))
+        return cast(torch.Tensor, self.net(torch.cat([pooled, h[:, 0]], dim=-1)))
 
 
 class EventModel(nn.Module):
@@ -76,7 +76,7 @@ class EventModel(nn.Module):
 
     def forward(self, tokens: torch.Tensor, pad: torch.Tensor) -> torch.Tensor:
         """``(logit, q2_mu, q2_logsig)`` per event, shape ``(B, 3)``."""
-        return self.head(self.encoder(tokens, pad), pad)
+        return cast(torch.Tensor, self.head(self.encoder(tokens, pad), pad))
 
 
 def finetune(
@@ -189,7 +189,7 @@ def finetune(
             nll = 0.5 * ((q_all[idx].to(dev)[hq] - mu) * torch.exp(-ls)) ** 2 + ls
             loss = loss + q2_weight * nll.mean()
         opt.zero_grad(set_to_none=True)
-        loss.backward()
+        loss.backward()  # type: ignore[no-untyped-call]
         torch.nn.utils.clip_grad_norm_(trainable, 1.0)
         opt.step()
         sched.step()
