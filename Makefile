@@ -29,7 +29,7 @@ test: test-full test-numpy typecheck
 # jax/torch/dask and was skipped fails the run (REDIST_REQUIRE_EXTRAS)
 test-full: export REDIST_DOCS_HTML = docs/_build/html
 test-full: $(VENV)/bin/python
-	$(PIP) install --quiet ".[jax,dask,io,mcmc,fm,eos]" --group test --group docs
+	$(PIP) install --quiet ".[jax,dask,io,mcmc,stats,fm,eos]" --group test --group docs
 	$(PIP) install --quiet ./tests/plugin_pkg
 	$(SPHINX)
 	REDIST_TEST_INSTALLED=1 REDIST_REQUIRE_EXTRAS=1 $(VENV)/bin/pytest -p no:cacheprovider --durations=15
@@ -53,7 +53,7 @@ lint: $(VENV)/bin/python
 
 # the extras let every public module import (API pages) and the tutorials run
 docs: $(VENV)/bin/python
-	$(PIP) install --quiet ".[jax,dask,io,mcmc,fm]" --group docs
+	$(PIP) install --quiet ".[jax,dask,io,mcmc,stats,fm]" --group docs
 	$(SPHINX)
 
 # redist vs redistpy (separate venv) vs plain pyhf on the same work; writes benchmarks/results.json

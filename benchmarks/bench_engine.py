@@ -2,14 +2,19 @@
 
 Usage::
 
-    python benchmarks/bench_engine.py [--toys 1000] [--grid 20] [--repeat 5] [--no-pyhf-fit]
-                                      [--no-pyhf-jax] [--out benchmarks/results_engine.json]
+    python benchmarks/bench_engine.py [--toys 1000] [--grid 20] [--repeat 5] [--cli-repeat 3]
+                                      [--no-pyhf-fit] [--no-pyhf-cli] [--no-dask]
+                                      [--out benchmarks/out/engine.json]
 
-Prints ``uptime`` (the machine is shared: give the load with every number),
-min/median over repeats, and writes the keys it can measure
-(``value_and_grad_us``, ``fit_warm_s``, ``grid_20x20_s``, ``toys_1000_s``, ...)
-to a JSON file (atomic write). Compilation is measured in fresh processes with
-an empty and then a warm persistent cache. No timing is asserted anywhere.
+Everything the table of ``make bench`` shows, from one run: fresh-process command
+lines (``redist fit model.json`` with an empty and with a warm compile cache,
+``redist --help``, ``redist theory list``, ``pyhf fit`` on the published workspace),
+in-process value+gradient, Hessian, warm fits, the 20 x 20 profiled grid
+(``redist.infer.scan``), 1000 toy fits (``engine.minimize_batch``, peak memory of a
+fresh process) and the Dask scale-out of the grid (2 local worker processes, per-task
+times, projection to 100 workers). Each timing is printed with ``uptime`` beside it
+(the machine is shared); repeated timings give min and median. No timing is
+asserted anywhere.
 """
 
 from __future__ import annotations
@@ -28,12 +33,20 @@ from typing import Any
 
 import numpy as np
 
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+BIN = Path(sys.executable).parent
+
 
 def uptime() -> str:
     try:
         return subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
     except OSError:
         return "uptime unavailable"
+
+
+def load1() -> float:
+    return os.getloadavg()[0]
 
 
 def timeit(fn: Any, n: int, repeat: int) -> tuple[float, float]:
@@ -46,32 +59,77 @@ def timeit(fn: Any, n: int, repeat: int) -> tuple[float, float]:
     return min(out), statistics.median(out)
 
 
-COMPILE_SNIPPET = """
-import time, json
-t0 = time.perf_counter()
-from redist.demo import belle2_model
-from redist import engine
-rm = belle2_model()
-t1 = time.perf_counter()
-lik = engine.likelihood(rm)
-lik.value_and_grad(lik.tensors.init, lik.data)
-t2 = time.perf_counter()
-res = engine.minimize(lik)
-t3 = time.perf_counter()
-print(json.dumps({"import_build_s": t1 - t0, "vg_first_call_s": t2 - t1, "first_fit_s": t3 - t2,
-                  "converged": bool(res.converged[0])}))
-"""
-
-
-def compile_times(cache: str) -> dict[str, float]:
-    env = dict(os.environ, REDIST_COMPILE_CACHE=cache)
+def run_cmd(cmd: list[str], env: dict[str, str] | None = None) -> float:
     t0 = time.perf_counter()
-    out = subprocess.run([sys.executable, "-c", COMPILE_SNIPPET], capture_output=True, text=True, env=env,
-                         check=True)
-    total = time.perf_counter() - t0
-    d: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
-    d["process_s"] = total
-    return d
+    subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - t0
+
+
+def stats(xs: list[float]) -> dict[str, Any]:
+    return {"min": min(xs), "median": statistics.median(xs), "runs": xs}
+
+
+def cli_timings(args: argparse.Namespace, res: dict[str, Any], tmp: Path) -> None:
+    """Fresh processes: ``redist fit`` (empty / warm cache), ``redist --help``, ``pyhf fit``."""
+    from redist import save
+    from redist.demo import belle2_model
+
+    model = tmp / "model.json"
+    save(model, belle2_model())
+    redist = str(BIN / "redist")
+    cold, warm = [], []
+    for k in range(args.cli_repeat):
+        cache = tmp / f"cache{k}"
+        env = dict(os.environ, REDIST_COMPILE_CACHE=str(cache))
+        cold.append(run_cmd([redist, "fit", str(model), "-q", "-o", str(tmp / "fit.json")], env))
+        print(f"  redist fit, empty cache: {cold[-1]:.2f} s   [{uptime()}]", flush=True)
+        warm.append(run_cmd([redist, "fit", str(model), "-q", "-o", str(tmp / "fit.json")], env))
+        print(f"  redist fit, warm cache : {warm[-1]:.2f} s   [{uptime()}]", flush=True)
+    fitted = json.loads((tmp / "fit.json").read_text())
+    res["cli_fit_twice_nll"] = fitted.get("twice_nll")
+    res["cli_fit_cold"] = stats(cold)
+    res["cli_fit_warm_cache"] = stats(warm)
+    res["cli_fit_cold_s"] = min(cold)
+    res["cli_fit_warm_cache_s"] = min(warm)
+    nocache = run_cmd([redist, "--no-cache", "fit", str(model), "-q"])
+    res["cli_fit_no_cache_s"] = nocache
+    print(f"  redist --no-cache fit : {nocache:.2f} s   [{uptime()}]", flush=True)
+    helps = [run_cmd([redist, "--help"]) for _ in range(3)]
+    theory = [run_cmd([redist, "theory", "list"]) for _ in range(3)]
+    res["cli_help_s"] = min(helps)
+    res["cli_theory_list_s"] = min(theory)
+    print(f"  redist --help {min(helps):.2f} s, redist theory list {min(theory):.2f} s", flush=True)
+    if not args.no_pyhf_cli:
+        ws = ROOT / "redist" / "data" / "belle2" / "combined_likelihood.json"
+        pyhf_runs = [run_cmd([str(BIN / "pyhf"), "fit", str(ws)]) for _ in range(args.pyhf_cli_repeat)]
+        res["pyhf_cli_fit"] = stats(pyhf_runs)
+        res["pyhf_cli_fit_s"] = min(pyhf_runs)
+        print(f"  pyhf fit (published workspace): {min(pyhf_runs):.2f} s   [{uptime()}]", flush=True)
+
+
+TOYS_SNIPPET = """
+import json, resource, sys, time
+import numpy as np
+from redist import engine
+from redist.demo import belle2_model
+nt = int(sys.argv[1])
+lik = engine.likelihood(belle2_model())
+t = lik.tensors
+best = engine.minimize(lik).x[0]
+rng = np.random.default_rng(1)
+main = lik.expected_main(best)
+toys = np.empty((nt, t.ndata))
+toys[:, : t.n_main] = rng.poisson(main, size=(nt, t.n_main))
+toys[:, t.n_main :] = t.data[t.n_main :]
+toys[:, t.n_main + t.gauss_aux] = best[t.gauss_par] + t.gauss_sigma * rng.normal(size=(nt, t.gauss_par.size))
+engine.minimize_batch(lik, data=toys[:16], init=best)  # compiled (or loaded) outside the timing
+t0 = time.perf_counter()
+fits = engine.minimize_batch(lik, data=toys, init=best)
+wall = time.perf_counter() - t0
+print(json.dumps({"wall_s": wall, "converged": int(fits.converged.sum()),
+                  "iterations_median": float(np.median(fits.iterations)),
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
 
 
 def main() -> None:
@@ -79,162 +137,176 @@ def main() -> None:
     ap.add_argument("--toys", type=int, default=1000)
     ap.add_argument("--grid", type=int, default=20)
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--cli-repeat", type=int, default=3)
+    ap.add_argument("--pyhf-cli-repeat", type=int, default=1)
     ap.add_argument("--no-pyhf-fit", action="store_true")
+    ap.add_argument("--no-pyhf-cli", action="store_true")
     ap.add_argument("--no-pyhf-jax", action="store_true")
-    ap.add_argument("--out", default=str(Path(__file__).with_name("results_engine.json")))
+    ap.add_argument("--no-dask", action="store_true")
+    ap.add_argument("--no-cli", action="store_true")
+    ap.add_argument("--out", default=str(HERE / "out" / "engine.json"))
     args = ap.parse_args()
-    res: dict[str, Any] = {"uptime_start": uptime()}
-    print(res["uptime_start"])
+    res: dict[str, Any] = {"uptime_start": uptime(), "load_start": load1()}
+    print(res["uptime_start"], flush=True)
 
-    # -- compilation in fresh processes: empty cache, then warm cache ----------------------
-    with tempfile.TemporaryDirectory() as tmp:
-        cold = compile_times(tmp)
-        warm = compile_times(tmp)
-    res["compile_cold"] = cold
-    res["compile_warm_cache"] = warm
-    print(f"fresh process, empty cache : {cold}")
-    print(f"fresh process, warm cache  : {warm}")
+    with tempfile.TemporaryDirectory() as tmpd:
+        tmp = Path(tmpd)
+        if not args.no_cli:
+            cli_timings(args, res, tmp)
 
-    import pyhf
+        import pyhf
 
-    from redist import engine
-    from redist.demo import belle2_model
+        from redist import engine
+        from redist.demo import belle2_model
+        from redist.infer import fit as infer_fit
+        from redist.infer import scan
 
-    rm = belle2_model()
-    lik = engine.likelihood(rm)
-    t = lik.tensors
-    data = t.data
-    assert data is not None
-    p = t.init.copy()
-    res["tensors"] = t.summary()
-    print("model:", t.summary())
+        rm = belle2_model()
+        lik = engine.likelihood(rm)
+        t = lik.tensors
+        data = t.data
+        assert data is not None
+        p = t.init.copy()
+        res["tensors"] = t.summary()
+        print("model:", t.summary(), flush=True)
 
-    # -- value + gradient, Hessian ------------------------------------------------------------
-    lik.value_and_grad(p, data)
-    vg = timeit(lambda: lik.value_and_grad(p, data), 2000, args.repeat)
-    res["value_and_grad_us"] = vg[0] * 1e6
-    res["value_and_grad_us_median"] = vg[1] * 1e6
-    exe = lik.executable("value_and_grad")
-    raw = timeit(lambda: exe(p, data), 2000, args.repeat)
-    res["value_and_grad_raw_executable_us"] = raw[0] * 1e6
-    lik.hessian(p, data)
-    hs = timeit(lambda: lik.hessian(p, data), 20, args.repeat)
-    res["hessian_ms"] = hs[0] * 1e3
-    print(f"engine value+grad: {vg[0] * 1e6:.1f} / {vg[1] * 1e6:.1f} us (min/median; raw executable "
-          f"{raw[0] * 1e6:.1f}); Hessian {hs[0] * 1e3:.2f} / {hs[1] * 1e3:.2f} ms   [{uptime()}]")
+        # -- value + gradient, Hessian ----------------------------------------------------------
+        lik.value_and_grad(p, data)
+        vg = timeit(lambda: lik.value_and_grad(p, data), 2000, args.repeat)
+        res["value_and_grad_us"] = vg[0] * 1e6
+        res["value_and_grad_us_median"] = vg[1] * 1e6
+        exe = lik.executable("vg_flat")
+        raw = timeit(lambda: exe(p, data), 2000, args.repeat)
+        res["value_and_grad_raw_executable_us"] = raw[0] * 1e6
+        lik.hessian(p, data)
+        hs = timeit(lambda: lik.hessian(p, data), 50, args.repeat)
+        res["hessian_ms"] = hs[0] * 1e3
+        res["hessian_ms_median"] = hs[1] * 1e3
+        print(f"engine value+grad: {vg[0] * 1e6:.1f} / {vg[1] * 1e6:.1f} us (min/median; raw executable "
+              f"{raw[0] * 1e6:.1f}); Hessian {hs[0] * 1e3:.2f} / {hs[1] * 1e3:.2f} ms   [{uptime()}]",
+              flush=True)
 
-    model = rm.model
-    pn = timeit(lambda: model.logpdf(p, data), 200, args.repeat)
-    res["pyhf_numpy_logpdf_us"] = pn[0] * 1e6
-    print(f"pyhf numpy logpdf (value only): {pn[0] * 1e6:.1f} / {pn[1] * 1e6:.1f} us")
-    if not args.no_pyhf_jax:
-        import jax
+        model = rm.model
+        pn = timeit(lambda: model.logpdf(p, data), 200, args.repeat)
+        res["pyhf_numpy_logpdf_us"] = pn[0] * 1e6
+        print(f"pyhf numpy logpdf (value only): {pn[0] * 1e6:.1f} / {pn[1] * 1e6:.1f} us", flush=True)
+        if not args.no_pyhf_jax:
+            import jax
 
-        pyhf.set_backend("jax", precision="64b")
-        mj = rm.build_model()
-        f = jax.jit(jax.value_and_grad(lambda q, d: -2.0 * mj.logpdf(q, d)[0]))
+            pyhf.set_backend("jax", precision="64b")
+            mj = rm.build_model()
+            f = jax.jit(jax.value_and_grad(lambda q, d: -2.0 * mj.logpdf(q, d)[0]))
+            t0 = time.perf_counter()
+            jax.block_until_ready(f(p, data))
+            res["pyhf_jax_compile_s"] = time.perf_counter() - t0
+            pj = timeit(lambda: jax.block_until_ready(f(p, data)), 500, args.repeat)
+            res["pyhf_jax_value_and_grad_us"] = pj[0] * 1e6
+            res["pyhf_jax_value_and_grad_us_median"] = pj[1] * 1e6
+            pyhf.set_backend("numpy")
+            print(f"pyhf jax value+grad (the previous redist path): {pj[0] * 1e6:.1f} / {pj[1] * 1e6:.1f} us "
+                  f"(compile {res['pyhf_jax_compile_s']:.1f} s)", flush=True)
+
+        # -- warm in-process fits ----------------------------------------------------------------
+        best = engine.minimize(lik)
+        fw = timeit(lambda: engine.minimize(lik), 1, args.repeat)
+        res["fit_warm_s"] = fw[0]
+        res["fit_warm_s_median"] = fw[1]
+        res["fit_iterations"] = int(best.iterations[0])
+        res["fit_twice_nll"] = float(best.twice_nll[0])
+        print(f"engine Newton fit (warm): {fw[0]:.3f} / {fw[1]:.3f} s, {best.iterations[0]} iterations, "
+              f"-2lnL {best.twice_nll[0]:.8f}   [{uptime()}]", flush=True)
+        ref = infer_fit(rm)
+        iw = timeit(lambda: infer_fit(rm), 1, max(2, args.repeat // 2))
+        res["infer_fit_warm_s"] = iw[0]
+        res["infer_fit_warm_s_median"] = iw[1]
+        res["infer_fit_twice_nll"] = ref.twice_nll
+        res["infer_fit_cVL"] = [ref.values["cVL"], ref.errors["cVL"]]
+        res["infer_fit_cTL"] = [ref.values["cTL"], ref.errors["cTL"]]
+        print(f"redist.infer.fit (Minuit + engine gradient, exact-Hessian errors, retries; warm): "
+              f"{iw[0]:.3f} / {iw[1]:.3f} s, -2lnL {ref.twice_nll:.8f}   [{uptime()}]", flush=True)
+
+        if not args.no_pyhf_fit:
+            pyhf.set_backend("numpy", "minuit")
+            t0 = time.perf_counter()
+            r = pyhf.infer.mle.fit(data, model, return_fitted_val=True)
+            res["pyhf_numpy_minuit_fit_s"] = time.perf_counter() - t0
+            res["pyhf_numpy_minuit_twice_nll"] = float(r[1])
+            pyhf.set_backend("numpy")
+            print(f"pyhf.infer.mle.fit (numpy + Minuit): {res['pyhf_numpy_minuit_fit_s']:.1f} s, "
+                  f"-2lnL {float(r[1]):.8f}   [{uptime()}]", flush=True)
+
+        # -- 20 x 20 profiled (cVL, cTL) grid: redist.infer.scan ----------------------------------
+        n = args.grid
+        pars = [f"cVL:0:20:{n}", f"cTL:0:20:{n}"]
+        scan(rm, ["cVL:0:20:2", "cTL:0:20:2"])  # the block executable, compiled (or loaded) once
         t0 = time.perf_counter()
-        jax.block_until_ready(f(p, data))
-        res["pyhf_jax_compile_s"] = time.perf_counter() - t0
-        pj = timeit(lambda: jax.block_until_ready(f(p, data)), 500, args.repeat)
-        res["pyhf_jax_value_and_grad_us"] = pj[0] * 1e6
-        pyhf.set_backend("numpy")
-        print(f"pyhf jax value+grad: {pj[0] * 1e6:.1f} / {pj[1] * 1e6:.1f} us "
-              f"(compile {res['pyhf_jax_compile_s']:.1f} s)")
+        grid = scan(rm, pars)
+        res[f"grid_{n}x{n}_s"] = time.perf_counter() - t0
+        res["grid_converged"] = int(grid.converged.sum())
+        res["grid_load"] = load1()
+        print(f"{n}x{n} profiled grid (redist.infer.scan): {res[f'grid_{n}x{n}_s']:.2f} s, "
+              f"{grid.converged.sum()}/{n * n} converged   [{uptime()}]", flush=True)
 
-    # -- warm in-process fits ------------------------------------------------------------------
-    fit = engine.minimize(lik)
-    fw = timeit(lambda: engine.minimize(lik), 1, args.repeat)
-    res["fit_warm_s"] = fw[0]
-    res["fit_warm_s_median"] = fw[1]
-    res["fit_iterations"] = int(fit.iterations[0])
-    res["fit_twice_nll"] = float(fit.twice_nll[0])
-    print(f"engine Newton fit (warm): {fw[0]:.3f} / {fw[1]:.3f} s, {fit.iterations[0]} iterations, "
-          f"-2lnL {fit.twice_nll[0]:.8f}   [{uptime()}]")
+        # -- toys in a fresh process (peak memory of the whole run) ---------------------------------
+        out = subprocess.run([sys.executable, "-c", TOYS_SNIPPET, str(args.toys)], capture_output=True,
+                             text=True, check=True)
+        toys = json.loads(out.stdout.strip().splitlines()[-1])
+        nt = args.toys
+        res[f"toys_{nt}_s"] = toys["wall_s"]
+        res["toys_converged"] = toys["converged"]
+        res["toys_iterations_median"] = toys["iterations_median"]
+        res["toys_peak_rss_mb"] = toys["peak_rss_mb"]
+        res["toys_load"] = load1()
+        print(f"{nt} toys: {toys['wall_s']:.2f} s, {toys['converged']}/{nt} converged, median "
+              f"{toys['iterations_median']:.0f} iterations; peak RSS {toys['peak_rss_mb']:.0f} MB"
+              f"   [{uptime()}]", flush=True)
 
-    from iminuit import Minuit
+        # -- Dask: the same grid on 2 local worker processes -----------------------------------------
+        if not args.no_dask:
+            from distributed import Client, LocalCluster
 
-    free = np.flatnonzero(~t.fixed)
+            serial_s = res[f"grid_{n}x{n}_s"]
+            cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0")
+            with cluster as cl, Client(cl) as client:
+                t0 = time.perf_counter()
+                first = scan(rm, ["cVL:0:20:2", "cTL:0:20:2"], dask=client)  # workers load the executable
+                res["dask_worker_first_task_s"] = time.perf_counter() - t0
+                t0 = time.perf_counter()
+                dgrid = scan(rm, pars, dask=client)
+                res["dask_2_workers_grid_s"] = time.perf_counter() - t0
+                del first
+            res["dask_identical_to_serial"] = bool(np.array_equal(dgrid.twice_nll, grid.twice_nll))
+            res["dask_speedup_2_workers"] = serial_s / res["dask_2_workers_grid_s"]
+            # projection: 16-point tasks, measured per-task time from the serial grid, one
+            # worker start (model rebuild + executable load) per worker
+            per_task = serial_s / max(1, -(-n * n // 16))
+            res["dask_per_task_s"] = per_task
+            for points in (400, 10_000, 100_000):
+                tasks = -(-points // 16)
+                res[f"dask_projected_100_workers_{points}_points_s"] = (
+                    res["dask_worker_first_task_s"] + -(-tasks // 100) * per_task
+                )
+            print(f"Dask 2 workers: {res['dask_2_workers_grid_s']:.2f} s "
+                  f"({res['dask_speedup_2_workers']:.2f}x serial), "
+                  f"identical: {res['dask_identical_to_serial']}; "
+                  f"worker start {res['dask_worker_first_task_s']:.1f} s; per 16-point task {per_task:.2f} s"
+                  f"   [{uptime()}]", flush=True)
 
-    def minuit_fit() -> float:
-        def full(xf: np.ndarray) -> np.ndarray:
-            q = t.init.copy()
-            q[free] = xf
-            return q
-
-        m = Minuit(lambda xf: lik.value(full(xf), data), t.init[free],
-                   grad=lambda xf: lik.value_and_grad(full(xf), data)[1][free])
-        m.errordef = Minuit.LEAST_SQUARES
-        m.limits = [tuple(b) for b in t.bounds[free]]
-        m.strategy = 0
-        m.migrad()
-        return float(m.fval)
-
-    minuit_fit()
-    mw = timeit(minuit_fit, 1, max(2, args.repeat // 2))
-    res["fit_warm_minuit_engine_gradient_s"] = mw[0]
-    print(f"Minuit + engine exact gradient (warm, strategy 0): {mw[0]:.3f} / {mw[1]:.3f} s")
-
-    if not args.no_pyhf_fit:
-        pyhf.set_backend("numpy", "minuit")
-        t0 = time.perf_counter()
-        r = pyhf.infer.mle.fit(data, model, return_fitted_val=True)
-        res["pyhf_numpy_minuit_fit_s"] = time.perf_counter() - t0
-        res["pyhf_numpy_minuit_twice_nll"] = float(r[1])
-        pyhf.set_backend("numpy")
-        print(f"pyhf.infer.mle.fit (numpy + Minuit): {res['pyhf_numpy_minuit_fit_s']:.1f} s, "
-              f"-2lnL {float(r[1]):.8f}")
-
-    # -- 20 x 20 profiled (cVL, cTL) grid ---------------------------------------------------------
-    n = args.grid
-    i_v, i_t = t.slices["cVL"].start, t.slices["cTL"].start
-    cv = np.linspace(0.0, 20.0, n)
-    ct = np.linspace(0.0, 20.0, n)
-    x0 = np.tile(fit.x[0], (n * n, 1))
-    x0[:, i_v] = np.repeat(cv, n)
-    x0[:, i_t] = np.tile(ct, n)
-    fixed = np.tile(t.fixed, (n * n, 1))
-    fixed[:, [i_v, i_t]] = True
-    engine.minimize_batch(lik, init=x0[:16], fixed=fixed[:16])  # compile the chunk executable
-    t0 = time.perf_counter()
-    grid = engine.minimize_batch(lik, init=x0, fixed=fixed)
-    res[f"grid_{n}x{n}_s"] = time.perf_counter() - t0
-    res["grid_converged"] = int(grid.converged.sum())
-    res["grid_iterations_median"] = float(np.median(grid.iterations))
-    print(f"{n}x{n} profiled grid: {res[f'grid_{n}x{n}_s']:.2f} s, {grid.converged.sum()}/{n * n} converged, "
-          f"median {np.median(grid.iterations):.0f} iterations   [{uptime()}]")
-
-    # -- toys (all parameters free) -------------------------------------------------------------
-    rng = np.random.default_rng(1)
-    best = fit.x[0]
-    main_exp = lik.expected_main(best)
-    nt = args.toys
-    toys = np.empty((nt, t.ndata))
-    toys[:, : t.n_main] = rng.poisson(main_exp, size=(nt, t.n_main))
-    toys[:, t.n_main :] = data[t.n_main :]
-    noise = rng.normal(size=(nt, t.gauss_par.size))
-    toys[:, t.n_main + t.gauss_aux] = best[t.gauss_par] + t.gauss_sigma * noise
-    t0 = time.perf_counter()
-    tf = engine.minimize_batch(lik, data=toys, init=best)
-    res[f"toys_{nt}_s"] = time.perf_counter() - t0
-    res["toys_converged"] = int(tf.converged.sum())
-    res["toys_iterations_median"] = float(np.median(tf.iterations))
-    res["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"{nt} toys: {res[f'toys_{nt}_s']:.2f} s, {tf.converged.sum()}/{nt} converged, median "
-          f"{np.median(tf.iterations):.0f} iterations; peak RSS of this process {res['peak_rss_mb']:.0f} MB"
-          f"   [{uptime()}]")
     res["compile_time_in_process_s"] = lik.compile_time_s
+    res["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     res["uptime_end"] = uptime()
-    print(res["uptime_end"])
+    res["load_end"] = load1()
+    print(res["uptime_end"], flush=True)
 
-    out = Path(args.out)
-    fd, tmpname = tempfile.mkstemp(dir=out.parent, suffix=".tmp")
+    outp = Path(args.out)
+    outp.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmpname = tempfile.mkstemp(dir=outp.parent, suffix=".tmp")
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         json.dump(res, fh, indent=1)
         fh.flush()
         os.fsync(fh.fileno())
-    os.replace(tmpname, out)
-    print(f"wrote {out}")
+    os.replace(tmpname, outp)
+    print(f"wrote {outp}")
 
 
 if __name__ == "__main__":

@@ -1,18 +1,21 @@
-"""Benchmark redist against redistpy 2.0.0 and plain pyhf on the same work (``make bench``).
+"""``make bench``: redist's likelihood engine against plain pyhf (issue 12), one table from one run.
 
 Steps:
 
-1. create ``benchmarks/.venv-redistpy`` (gitignored) with ``redistpy==2.0.0`` and the
-   same numpy/scipy/pyhf/iminuit versions as the running environment, unless it
-   already exists (redistpy's import name ``redist`` clashes with ours, so it gets its
-   own environment and process);
-2. write the seeded synthetic 40-bin, 55-parameter model (``benchmarks/out/synthetic.json``);
-3. run ``bench_redist.py`` and ``bench_pyhf.py`` here and ``bench_redistpy.py`` in the
-   benchmark environment, each in a fresh process, plus fresh processes that only build
-   the Belle II model to record peak RSS;
-4. print medians, ratios and target checks, and write ``benchmarks/results.json``.
+1. ``bench_engine.py`` in a fresh process (Belle II WET model): fresh-process command
+   lines (``redist fit model.json`` with an empty and a warm compile cache, ``pyhf fit``
+   on the published workspace), value+gradient, Hessian, warm fits, the 20 x 20
+   profiled grid, 1000 toys (peak memory), Dask with 2 workers;
+2. print one table with the ratios against plain pyhf (numpy + Minuit, pyhf's jax
+   backend = the previous redist path, the ``pyhf fit`` command line) and the machine
+   load beside it, and write ``benchmarks/results.json`` (keys ``cli_fit_cold_s``,
+   ``cli_fit_warm_cache_s``, ``pyhf_cli_fit_s``, ``value_and_grad_us``, ``fit_warm_s``,
+   ``grid_20x20_s``, ``toys_1000_s``, the load, and everything measured);
+3. with ``--redistpy``: also the comparison with redistpy 2.0.0 (issue 4; its own venv
+   ``benchmarks/.venv-redistpy``, created from PyPI), kept in ``results.json`` under
+   ``"redistpy_comparison"`` (the previous one is kept when it is not re-run).
 
-Usage: ``python benchmarks/run.py [--quick] [--skip-venv]``.
+Usage: ``python benchmarks/run.py [--quick] [--redistpy] [--skip-venv]``.
 """
 
 from __future__ import annotations
@@ -395,12 +398,127 @@ def print_report(summary: dict[str, Any]) -> None:
         print(f"  [{'met' if t['met'] else 'MISSED'}] {t['target']}: {val} (goal {t['goal']})")
 
 
+TARGETS = {
+    "value_and_grad_us": 50.0,
+    "cli_fit_cold_s": 5.0,
+    "cli_fit_warm_cache_s": 2.0,
+    "fit_warm_s": 0.1,
+    "grid_20x20_s": 10.0,
+    "toys_1000_s": 60.0,
+    "toys_peak_rss_mb": 2048.0,
+}
+
+
+def engine_table(e: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
+    """Rows (what, redist, pyhf reference, ratio, target) of the issue-12 table."""
+
+    def f(x: Any, unit: str, nd: int = 2) -> str:
+        return "—" if x is None else f"{x:.{nd}f} {unit}"
+
+    def r(ref: Any, ours: Any) -> str:
+        return "—" if ref is None or ours in (None, 0) else f"{ref / ours:.1f}x"
+
+    def tgt(key: str) -> str:
+        v, t = e.get(key), TARGETS.get(key)
+        if v is None or t is None:
+            return ""
+        return f"<= {t:g} {'met' if v <= t else 'MISSED'}"
+
+    pyhf_fit = e.get("pyhf_numpy_minuit_fit_s")
+    rows = [
+        ("value + gradient (Belle II, 239 pars)", f(e.get("value_and_grad_us"), "us", 1),
+         f"{f(e.get('pyhf_jax_value_and_grad_us'), 'us', 1)} (pyhf jax = previous redist path)",
+         r(e.get("pyhf_jax_value_and_grad_us"), e.get("value_and_grad_us")), tgt("value_and_grad_us")),
+        ("exact Hessian", f(e.get("hessian_ms"), "ms"), "", "", ""),
+        ("`redist fit model.json`, empty cache", f(e.get("cli_fit_cold_s"), "s"),
+         f"{f(e.get('pyhf_cli_fit_s'), 's')} (`pyhf fit`)",
+         r(e.get("pyhf_cli_fit_s"), e.get("cli_fit_cold_s")), tgt("cli_fit_cold_s")),
+        ("`redist fit model.json`, warm cache", f(e.get("cli_fit_warm_cache_s"), "s"),
+         f"{f(e.get('pyhf_cli_fit_s'), 's')} (`pyhf fit`)",
+         r(e.get("pyhf_cli_fit_s"), e.get("cli_fit_warm_cache_s")), tgt("cli_fit_warm_cache_s")),
+        ("`redist --help` / `redist theory list`",
+         f"{f(e.get('cli_help_s'), 's')} / {f(e.get('cli_theory_list_s'), 's')}", "", "", ""),
+        ("warm fit, engine Newton", f(e.get("fit_warm_s"), "s", 3),
+         f"{f(pyhf_fit, 's', 1)} (pyhf numpy + Minuit)", r(pyhf_fit, e.get("fit_warm_s")), tgt("fit_warm_s")),
+        ("warm fit, redist.infer.fit (Minuit, errors)", f(e.get("infer_fit_warm_s"), "s", 3),
+         f"{f(pyhf_fit, 's', 1)} (pyhf numpy + Minuit)", r(pyhf_fit, e.get("infer_fit_warm_s")), ""),
+        ("20 x 20 profiled (cVL, cTL) grid", f(e.get("grid_20x20_s"), "s"),
+         "" if pyhf_fit is None else f"~{400 * pyhf_fit:.0f} s (400 pyhf fits, extrapolated)",
+         r(None if pyhf_fit is None else 400 * pyhf_fit, e.get("grid_20x20_s")), tgt("grid_20x20_s")),
+        ("1000 toy fits, all parameters free", f(e.get("toys_1000_s"), "s"),
+         "" if pyhf_fit is None else f"~{1000 * pyhf_fit:.0f} s (extrapolated)",
+         r(None if pyhf_fit is None else 1000 * pyhf_fit, e.get("toys_1000_s")), tgt("toys_1000_s")),
+        ("peak memory of the 1000-toy process", f(e.get("toys_peak_rss_mb"), "MB", 0), "", "",
+         tgt("toys_peak_rss_mb")),
+        ("grid on Dask, 2 local workers", f(e.get("dask_2_workers_grid_s"), "s"),
+         f"{f(e.get('grid_20x20_s'), 's')} serial", "" if e.get("dask_speedup_2_workers") is None
+         else f"{e['dask_speedup_2_workers']:.2f}x", ""),
+    ]
+    return rows
+
+
+def print_engine_table(e: dict[str, Any]) -> None:
+    print(f"\nredist.engine vs plain pyhf (Belle II WET model); load {e.get('load_start')} at start, "
+          f"{e.get('load_end')} at the end")
+    print(f"  {e.get('uptime_start')}\n  {e.get('uptime_end')}")
+    rows = engine_table(e)
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    head = ("", "redist", "reference", "ratio", "target")
+    print("  " + " | ".join(h.ljust(w) for h, w in zip(head, widths)))
+    print("  " + "-+-".join("-" * w for w in widths))
+    for row in rows:
+        print("  " + " | ".join(c.ljust(w) for c, w in zip(row, widths)))
+    extra = {k: v for k, v in e.items() if k.startswith("dask_projected")}
+    if extra:
+        print("  Dask projection (100 workers, 16-point tasks, measured per-task time and worker start):")
+        for k, v in extra.items():
+            print(f"    {k.replace('dask_projected_100_workers_', '')}: {v:.1f} s")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="fewer repeats and smaller grids")
+    ap.add_argument("--redistpy", action="store_true",
+                    help="also the comparison with redistpy 2.0.0 (issue 4)")
     ap.add_argument("--skip-venv", action="store_true", help="do not create/check the redistpy venv")
     ap.add_argument("--out", default=str(HERE / "results.json"))
     args = ap.parse_args()
+    t0 = time.perf_counter()
+    eng_out = common.OUT / "engine.json"
+    cmd = [sys.executable, str(HERE / "bench_engine.py"), "--out", str(eng_out)]
+    if args.quick:
+        cmd += ["--toys", "100", "--repeat", "2", "--cli-repeat", "1", "--no-pyhf-fit", "--no-pyhf-cli",
+                "--no-dask"]
+    subprocess.run(cmd, check=True)
+    eng = json.loads(eng_out.read_text(encoding="utf-8"))
+    previous: dict[str, Any] = {}
+    if Path(args.out).exists():
+        previous = json.loads(Path(args.out).read_text(encoding="utf-8"))
+    comparison = previous.get("redistpy_comparison")
+    if comparison is None and "raw" in previous:  # results.json written before issue 12
+        comparison = previous
+    if args.redistpy:
+        comparison = redistpy_comparison(args)
+    keys = ("cli_fit_cold_s", "cli_fit_warm_cache_s", "pyhf_cli_fit_s", "value_and_grad_us", "fit_warm_s",
+            "grid_20x20_s", "toys_1000_s")
+    result = {
+        "machine_load": {"start": eng.get("uptime_start"), "end": eng.get("uptime_end"),
+                         "load1_start": eng.get("load_start"), "load1_end": eng.get("load_end")},
+        **{k: eng.get(k) for k in keys},
+        "targets": TARGETS,
+        "engine": eng,
+        "packages": {p: version(p) for p in ("jax", "jaxlib", "pyhf", "iminuit", "numpy")},
+        "wall_s": time.perf_counter() - t0,
+    }
+    if comparison is not None:
+        result["redistpy_comparison"] = comparison
+    common.write_json(args.out, result)
+    print_engine_table(eng)
+    print(f"\nwrote {args.out} ({result['wall_s']:.0f} s)")
+
+
+def redistpy_comparison(args: argparse.Namespace) -> dict[str, Any]:
+    """The issue-4 comparison with redistpy 2.0.0 and plain pyhf on the synthetic model."""
     profile = "quick" if args.quick else "full"
     cfg = PROFILES[profile]
     if not args.skip_venv:
@@ -437,9 +555,8 @@ def main() -> None:
         **summary,
         "raw": {"redist": r, "redistpy": rp, "pyhf": ph},
     }
-    common.write_json(args.out, result)
     print_report(summary)
-    print(f"\nwrote {args.out} ({result['wall_s']:.0f} s)")
+    return result
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ naturally catch, e.g. ``ValueError`` or ``KeyError``)::
     ├── FileFormatError ─┬─ ConfigError, DensityFileError, InputLimitError
     ├── OutputPathError
     ├── NonFiniteResult
+    ├── AsymptoticsInvalid
     ├── BackendError
     ├── MissingDependency
     ├── ConformanceError
@@ -26,6 +27,7 @@ naturally catch, e.g. ``ValueError`` or ``KeyError``)::
 from __future__ import annotations
 
 __all__ = [
+    "AsymptoticsInvalid",
     "BackendError",
     "ConfigError",
     "ConformanceError",
@@ -148,6 +150,16 @@ class MissingDependency(RedistError, ImportError):
 
 class NonFiniteResult(RedistError, ArithmeticError):
     """A result to be reported contains NaN or infinity (the message names the first entry)."""
+
+
+class AsymptoticsInvalid(RedistError, ValueError):
+    """Asymptotic formulae do not hold for a parameter of interest.
+
+    Raised when the Asimov Fisher information of the parameter at its null value
+    vanishes (it enters the expected yields quadratically, like a Wilson coefficient):
+    the message names the parameter and points to toy-based CLs or to a parameter
+    that enters linearly (a signal strength, a branching ratio, cX²).
+    """
 
 
 # --------------------------------------------------------------------------- FM module

@@ -87,8 +87,27 @@ class ReinterpretedModel:
         return dataclasses.replace(self, poi=poi)
 
     def _base_workspace(self) -> pyhf.Workspace:
-        """The workspace without redist modifiers (validated by pyhf's schema)."""
-        return pyhf.Workspace(drop_modifier_type(self.spec, MODIFIER_TYPE))
+        """The workspace without redist modifiers (validated by pyhf's schema).
+
+        A document that passed pyhf's schema with this pyhf version before is not
+        validated again (a marker in redist's cache directory, keyed by its
+        canonical JSON; see :func:`redist.engine._cache.checked_before`).
+        """
+        import json
+
+        from .engine._cache import checked_before, remember_checked
+
+        spec = drop_modifier_type(self.spec, MODIFIER_TYPE)
+        kind = f"pyhf-{pyhf.__version__}-workspace-schema"
+        try:
+            payload = json.dumps(spec, sort_keys=True, separators=(",", ":"), allow_nan=False).encode()
+        except (TypeError, ValueError):  # not plain JSON: always validate
+            return pyhf.Workspace(spec)
+        if checked_before(kind, payload):
+            return pyhf.Workspace(spec, validate=False)
+        ws = pyhf.Workspace(spec)
+        remember_checked(kind, payload)
+        return ws
 
     @property
     def model(self) -> pyhf.pdf.Model:

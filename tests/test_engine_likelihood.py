@@ -117,7 +117,8 @@ def _points(model: pyhf.pdf.Model, uniforms: list[np.ndarray]) -> list[np.ndarra
     return out
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# bounded: each example builds a pyhf model and compiles one executable (about 0.3 s idle)
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(workspaces())
 def test_generated_workspaces_equal_pyhf(case: tuple[dict, dict, list[np.ndarray]]) -> None:
     pytest.importorskip("jax")
@@ -129,11 +130,14 @@ def test_generated_workspaces_equal_pyhf(case: tuple[dict, dict, list[np.ndarray
     assert t.names == tuple(model.config.par_order)
     np.testing.assert_array_equal(t.init, model.config.suggested_init())
     np.testing.assert_array_equal(t.fixed, model.config.suggested_fixed())
-    f = engine.make_logpdf(t)
-    for p in _points(model, uniforms):
+    import jax
+
+    points = np.asarray(_points(model, uniforms))
+    f = jax.jit(jax.vmap(engine.make_logpdf(t), in_axes=(0, None)))  # one compilation per example
+    got = np.asarray(f(points, data))
+    for p, g in zip(points, got):
         ref = float(model.logpdf(p, data)[0])
-        got = float(f(p, data))
-        assert _close(got, ref), (got, ref, mod_settings)
+        assert _close(float(g), ref), (float(g), ref, mod_settings)
 
 
 def test_every_modifier_and_code_is_generated() -> None:
@@ -367,3 +371,82 @@ def test_workspace_source_brings_data() -> None:
     t = engine.model_tensors(copy.deepcopy(ws))
     model = ws.model()
     np.testing.assert_array_equal(t.data, ws.data(model))
+
+
+def _plain_hessian(lik, p, data):
+    import jax
+
+    h = np.asarray(jax.jit(jax.jacfwd(jax.grad(lik.twice_nll_fn)))(p, data))
+    return 0.5 * (h + h.T)
+
+
+def test_compressed_hessian_equals_the_plain_one(belle2) -> None:
+    """Parameters that share no bin share a tangent (65 instead of 239 on Belle II); exact entries."""
+    pytest.importorskip("jax")
+    from redist.engine._tensors import hessian_seed
+
+    _, lik = belle2
+    t = lik.tensors
+    seeds = hessian_seed(t)
+    assert seeds is not None and seeds[0].shape[0] < 80
+    rng = np.random.default_rng(3)
+    for p in (t.init, np.clip(t.init + rng.uniform(-0.4, 0.4, t.npars), t.bounds[:, 0], t.bounds[:, 1])):
+        ref = _plain_hessian(lik, p, t.data)
+        np.testing.assert_allclose(lik.hessian(p, t.data), ref, rtol=1e-12, atol=1e-12 * np.abs(ref).max())
+    # a generated-style model with per-bin staterror and shapesys: compressed as well
+    ws, mod_settings = _rich_workspace()
+    model = ws.model(modifier_settings=mod_settings)
+    data = np.asarray(ws.data(model), dtype=float)
+    small = engine.Likelihood(engine.model_tensors(model))
+    p = np.asarray(model.config.suggested_init()) + 0.21
+    ref = _plain_hessian(small, p, data)
+    np.testing.assert_allclose(small.hessian(p, data), ref, rtol=1e-12, atol=1e-12 * np.abs(ref).max())
+
+
+# ------------------------------------------------------------------ compile once, reuse everywhere
+def test_traced_functions_are_reused_across_likelihoods(tmp_path, monkeypatch) -> None:
+    """A second likelihood of the same model (a new process, a Dask worker) loads the traced
+    function from the cache directory instead of tracing; a different model does not."""
+    pytest.importorskip("jax")
+    from jax import export as jex
+
+    from redist.engine import _cache
+
+    model = pyhf.simplemodels.uncorrelated_background([5.0, 3.0], [10.0, 8.0], [2.0, 1.0])
+    data = np.array([15.0, 11.0, *model.config.auxdata])
+    p = np.array([1.2, 1.01, 0.98])
+    engine.configure_compile_cache(directory=tmp_path)
+    try:
+        first = engine.Likelihood(engine.model_tensors(model))
+        ref = first.value_and_grad(p, data)
+        stored = list(tmp_path.glob(f"*/{_cache.EXPORT_DIR}/*.jaxexport"))
+        assert len(stored) == 1
+        calls = []
+        real = jex.export
+        monkeypatch.setattr(jex, "export", lambda *a, **k: calls.append(1) or real(*a, **k))
+        again = engine.Likelihood(engine.model_tensors(model))
+        got = again.value_and_grad(p, data)
+        assert calls == []  # loaded, not traced
+        assert got[0] == ref[0]
+        np.testing.assert_array_equal(got[1], ref[1])
+        other = pyhf.simplemodels.uncorrelated_background([5.0, 3.0], [10.0, 8.5], [2.0, 1.0])
+        engine.Likelihood(engine.model_tensors(other)).value_and_grad(p, data)
+        assert calls == [1]  # another model: traced (different fingerprint)
+    finally:
+        engine.configure_compile_cache()
+
+
+def test_no_cache_option_turns_the_cache_off(monkeypatch) -> None:
+    from click.testing import CliRunner
+
+    from redist.cli import main
+    from redist.engine import _cache
+
+    before = engine.compile_cache_dir()
+    seen = []
+    real = _cache.configure_compile_cache
+    monkeypatch.setattr(_cache, "configure_compile_cache", lambda *a, **k: seen.append(k) or real(*a, **k))
+    result = CliRunner().invoke(main, ["--no-cache", "theory", "list"])
+    assert result.exit_code == 0, result.output
+    assert seen[0] == {"enabled": False}
+    assert engine.compile_cache_dir() == before  # restored for the rest of the process

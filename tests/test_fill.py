@@ -103,7 +103,7 @@ def test_dask_equals_in_memory(events, tmp_path):
     mem = fill(x, z, n_x=6, z_edges=EDGES, weights=w)
     pq.write_table(pa.table({"bin": x, "q2": z, "w": w}), tmp_path / "e.parquet", row_group_size=3000)
     with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
-                                  dashboard_address=None) as cluster, distributed.Client(cluster):
+                                  dashboard_address=":0") as cluster, distributed.Client(cluster):
         lazy = fill_dask(da.from_array(x, chunks=3000), da.from_array(z, chunks=3000), n_x=6,
                          z_edges=EDGES, weights=da.from_array(w, chunks=3000))
         cols = parquet_to_dask(tmp_path / "e.parquet", ["bin", "q2", "w"])

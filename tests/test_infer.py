@@ -172,7 +172,7 @@ def test_scan_2d_serial_equals_dask_and_contour(toy):
 
     pars = ["cVL:2:16:5", "cTL:0:12:4"]
     serial = scan(toy, pars, fixed={"cSL": 0.0})
-    with LocalCluster(processes=False, n_workers=2, dashboard_address=None) as cl, Client(cl) as c:
+    with LocalCluster(processes=False, n_workers=2, dashboard_address=":0") as cl, Client(cl) as c:
         par = scan(toy, pars, fixed={"cSL": 0.0}, dask=c)
     np.testing.assert_array_equal(serial.twice_nll, par.twice_nll)
     np.testing.assert_array_equal(serial.converged, par.converged)
@@ -202,7 +202,7 @@ def test_posterior_gaussian_limit_and_dask():
     data = [1300.0, *model.config.auxdata]
     ref = fit(model, data=data)
     res = sample(model, data=data, priors={"mu": Uniform(0.0, 5.0)}, n_samples=3000,
-                 n_burn=1000, n_chains=4, thin=2, seed=1)
+                 n_burn=1000, n_chains=4, thin=2, seed=1, sampler="mh")
     s = res.summary["mu"]
     assert s["mean"] == pytest.approx(ref.values["mu"], abs=0.15 * ref.errors["mu"])
     assert s["std"] == pytest.approx(ref.errors["mu"], rel=0.1)
@@ -216,7 +216,7 @@ def test_posterior_gaussian_limit_and_dask():
 def test_posterior_serial_equals_dask(toy):
     pri = {"cVL": Uniform(0, 20), "cSL": Uniform(0, 20), "cTL": Uniform(0, 20),
            "ff_BtoK_GKvD2018": FormFactorNormal()}
-    kw = {"priors": pri, "n_samples": 100, "n_burn": 100, "n_chains": 4, "chains_per_task": 2}
+    kw = {"priors": pri, "n_samples": 100, "n_burn": 100, "n_chains": 4, "chains_per_task": 2, "sampler": "mh"}
     a = sample(toy, **kw)
     b = sample(toy, dask=True, **kw)
     np.testing.assert_array_equal(a.samples, b.samples)
@@ -351,12 +351,13 @@ def test_cli_fit_scan_limit_sample(toy, tmp_path):
     assert doc["kind"] == "scan" and doc["provenance"]["inputs"][str(path)]["sha256"]
     assert len(doc["twice_nll"]) == 7 and doc["intervals"]["0.6827"]
     r = runner.invoke(main, ["limit", str(path), "--par", "cTL=1:20:5", "--fix", "cSL=0",
-                             "--fix", "cVL=init", "--fix-groups", "--json", "-q"])  # fmt: skip
+                             "--fix", "cVL=init", "--fix-groups", "--n-toys", "40", "--json", "-q"])  # fmt: skip
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["observed"] > 0
     r = runner.invoke(main, ["sample", str(path), "--prior", "cVL=uniform:0:20", "--fix", "cSL=0",
                              "--fix", "cTL=0", "--fix-groups", "--n-samples", "200",
-                             "--n-burn", "100", "--chains", "2", "--backend", "numpy", "--json", "-q"])  # fmt: skip
+                             "--n-burn", "100", "--chains", "2", "--backend", "numpy", "--method", "mh",
+                             "--allow-unconverged", "--json", "-q"])  # fmt: skip
     assert r.exit_code == 0, r.output
     assert "hpd95" in json.loads(r.stdout)["summary"]["cVL"]
     r = runner.invoke(main, ["scan", str(path), "--par", "cVL"])

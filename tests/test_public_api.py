@@ -47,9 +47,9 @@ PINNED = {
     "redist.report": ["ResultKind", "Table", "get_kind", "kind_of", "register"],
     "redist.report.registry": ["BUILTIN", "ResultKind", "get", "kind_of", "kinds", "register"],
     "redist.demo": ["BELLE2_PRUNE", "belle2_data", "belle2_model", "run", "sentinel_split_workspace"],
-    "redist.infer": ["FitResult", "FormFactorNormal", "JaxUnavailableWarning", "LimitResult", "Normal",
-                     "PosteriorResult", "ScanResult", "Uniform", "combine", "delta_level", "fit", "objective",
-                     "sample", "scan", "upper_limit"],
+    "redist.infer": ["BayesFactor", "EvidenceResult", "FitResult", "FormFactorNormal", "JaxUnavailableWarning",
+                     "LimitResult", "Normal", "PosteriorResult", "ScanResult", "Uniform", "bayes_factor", "combine",
+                     "delta_level", "evidence", "fit", "objective", "sample", "scan", "upper_limit"],
 }  # fmt: skip
 
 

@@ -42,6 +42,8 @@ def files(tmp_path_factory):
             "--fix",
             "cVL=init",
             "--fix-groups",
+            "--n-toys",
+            "40",
             "-q",
         ],
     }.items():
@@ -240,7 +242,7 @@ def test_posterior_file_redraws_the_corner_plot(files, tmp_path):
     r = CliRunner().invoke(main, ["sample", str(files["model"]), "--prior", "cVL=uniform:0:20", "--prior",
                                   "cTL=uniform:0:20", "--fix", "cSL=0", "--fix-groups", "--n-samples", "300",
                                   "--n-burn", "100", "--chains", "2", "--thin", "2", "--backend", "numpy",
-                                  "-o", str(out), "-q"])  # fmt: skip
+                                  "--method", "mh", "--allow-unconverged", "-o", str(out), "-q"])  # fmt: skip
     assert r.exit_code == 0, r.output
     doc = json.loads(out.read_text())
     assert doc["kind"] == "posterior" and doc["labels"] == ["cVL", "cTL"]

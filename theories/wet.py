@@ -225,6 +225,7 @@ class WET(Theory):
         self._coef_spec = [
             (self._combo(combo), self._alpha_keys(ffname)) for combo, ffname, _ in self._terms
         ]
+        self._coef_arrays = self._vectorised_spec()
 
     def settings(self) -> dict[str, Any]:
         """Settings that rebuild this theory."""
@@ -315,13 +316,63 @@ class WET(Theory):
                 out.append((self.ff.key(ffname, k), 1.0))
         return out
 
+    def _vectorised_spec(self) -> tuple[tuple[str, ...], dict[str, np.ndarray]]:
+        """Index arrays of :meth:`coefficients` for its array form (one gather, a few array ops).
+
+        ``keys`` are the values read, in order; a last slot holds 0 for terms with one
+        coefficient. Per term ``t``: ``re = u[a] + s u[b]``, ``im = u[a_im] + s u[b_im]``,
+        ``alpha_k = f_k u[k_k]``.
+        """
+        keys: list[str] = []
+
+        def slot(k: str) -> int:
+            if k not in keys:
+                keys.append(k)
+            return keys.index(k)
+
+        rows: dict[str, list[Any]] = {n: [] for n in ("a", "a_im", "b", "b_im", "s", "k", "f")}
+        zero = -1  # patched to the trailing zero slot below
+        for (ca, cb, sign), alphas in self._coef_spec:
+            rows["a"].append(slot(ca))
+            rows["a_im"].append(slot(ca + "_im"))
+            rows["b"].append(slot(cb) if cb else zero)
+            rows["b_im"].append(slot(cb + "_im") if cb else zero)
+            rows["s"].append(sign if cb else 0.0)
+            rows["k"].append([slot(k) for k, _ in alphas])
+            rows["f"].append([f for _, f in alphas])
+        n = len(keys)
+        arrays = {k: np.asarray(v) for k, v in rows.items()}
+        for k in ("b", "b_im"):
+            arrays[k] = np.where(arrays[k] < 0, n, arrays[k])
+        arrays["f"] = arrays["f"].astype(float)
+        arrays["all"] = np.concatenate(
+            [arrays["a"], arrays["a_im"], arrays["b"], arrays["b_im"], arrays["k"].reshape(-1)]
+        )
+        arrays["s"] = arrays["s"].astype(float)
+        return tuple(keys), arrays
+
     def coefficients(self, values: Mapping[str, Any], xp: ModuleType = np) -> Any:
         """Coefficients of :meth:`basis` (traceable with ``xp`` = numpy or jax.numpy).
 
         Term by term: ``|C_a +- C_b|^2`` times the coefficients of ``x^p`` in
-        ``(alpha_0 + alpha_1 x + alpha_2 x^2)^2``.
+        ``(alpha_0 + alpha_1 x + alpha_2 x^2)^2``. With numpy the values are plain
+        floats (scalar arithmetic is cheapest); with an array module the same
+        formula runs on gathered arrays, a handful of array operations instead of
+        one per term, which keeps compiled gradients short.
         """
         v = values
+        if xp is not np:
+            keys, ix = self._coef_arrays
+            u = xp.concatenate([xp.stack([xp.asarray(v[k], dtype=float) for k in keys]), xp.zeros(1)])
+            n = ix["a"].size
+            g = u[ix["all"]]  # one gather (one scatter in the gradient)
+            re = g[:n] + ix["s"] * g[2 * n : 3 * n]
+            im = g[n : 2 * n] + ix["s"] * g[3 * n : 4 * n]
+            w = re * re + im * im
+            al = ix["f"] * g[4 * n :].reshape(n, 3)
+            a0, a1, a2 = al[:, 0], al[:, 1], al[:, 2]
+            s = xp.stack([a0 * a0, 2 * a0 * a1, a1 * a1 + 2 * a0 * a2, 2 * a1 * a2, a2 * a2], axis=1)
+            return (w[:, None] * s).reshape(-1)
         out = []
         for (ca, cb, sign), ((k0, f0), (k1, f1), (k2, f2)) in self._coef_spec:
             re, im = v[ca], v[ca + "_im"]

@@ -36,6 +36,9 @@ def __dir__() -> list[str]:
 
 #: exit status of a command that failed on a RedistError (bad input, non-finite result)
 EXIT_REDIST_ERROR = 2
+#: exit status of a command whose result was written but must not be trusted as is
+#: (an unconverged posterior, a limit outside the tested range)
+EXIT_UNRELIABLE = 3
 
 # group name -> (module, attribute); imported lazily so that `redist --help` stays fast
 _GROUPS = {
@@ -47,6 +50,7 @@ _GROUPS = {
     "limit": ("redist.cli.infer", "limit"),
     "sample": ("redist.cli.infer", "sample"),
     "impacts": ("redist.cli.infer", "impacts"),
+    "evidence": ("redist.cli.infer", "evidence"),
     "inspect": ("redist.cli.results", "inspect"),
     "show": ("redist.cli.results", "show"),
     "plot": ("redist.cli.results", "plot"),
@@ -109,10 +113,21 @@ class _LazyGroup(click.Group):
 @click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="redist")
 @click.option("--debug", is_flag=True, help="Show the full traceback of errors (also REDIST_DEBUG=1).")
+@click.option(
+    "--no-cache",
+    is_flag=True,
+    help="Do not read or write compiled likelihoods in the user cache directory "
+    "(also REDIST_COMPILE_CACHE=0).",
+)
 @click.pass_context
-def main(ctx: click.Context, debug: bool) -> None:
+def main(ctx: click.Context, debug: bool, no_cache: bool) -> None:
     """Reinterpret binned results (pyhf likelihoods) for new theories."""
     ctx.meta["redist.debug"] = debug
+    if no_cache:
+        from ..engine._cache import configure_compile_cache
+
+        configure_compile_cache(enabled=False)
+        ctx.call_on_close(configure_compile_cache)  # in-process callers (tests) get the default back
 
 
 # ----------------------------------------------------------------------------- helpers for commands

@@ -38,7 +38,7 @@ from redist.cli._common import (
 )
 from redist.exceptions import ModelSpecError
 
-__all__ = ["fit", "impacts", "limit", "sample", "scan"]
+__all__ = ["evidence", "fit", "impacts", "limit", "sample", "scan"]
 
 
 def _command_line() -> list[str]:
@@ -305,6 +305,17 @@ def scan(
 )
 @click.option("--cl", default=0.95, show_default=True, help="Confidence level.")
 @click.option(
+    "--method",
+    type=click.Choice(["auto", "asymptotic", "toys"]),
+    default="auto",
+    show_default=True,
+    help="asymptotic (parameters entering the yields linearly), toys, or auto (asymptotic if valid).",
+)
+@click.option(
+    "--n-toys", default=500, show_default=True, type=click.IntRange(10), help="Toys per hypothesis and value."
+)
+@click.option("--seed", default=0, show_default=True, help="Seed of the toys.")
+@click.option(
     "--plot", type=click.Path(dir_okay=False), metavar="FILE", help="Write CLs versus the parameter."
 )
 def limit(
@@ -319,9 +330,21 @@ def limit(
     par: str,
     grid: str | None,
     cl: float,
+    method: str,
+    n_toys: int,
+    seed: int,
     plot: str | None,
 ) -> None:
-    """Asymptotic CLs upper limit on one parameter of MODEL."""
+    """CLs upper limit on one parameter of MODEL (q~mu; asymptotic where valid, else toys).
+
+    The asymptotic formulae need a parameter that enters the expected yields
+    linearly: with --method auto they are used only when the Asimov Fisher
+    information of the parameter at its null value is non-zero, otherwise
+    toys are thrown (always for a Wilson coefficient); --method asymptotic
+    refuses such a parameter. When the observed CLs does not cross 1 - CL inside
+    the tested values the limit is reported as not found ("in_range": false) and
+    the command exits with status 3.
+    """
     from redist import progress
     from redist.report.tables import limit_tables
 
@@ -351,18 +374,22 @@ def limit(
         if values is not None:
             check_grid(layout, name, values, "--par")
         be = "numpy" if backend == "auto" else backend
-        with rep.phase(f"CLs hypothesis tests ({'41' if values is None else len(values)} values)"):
-            res = upper_limit(
-                loaded.model,
-                name,
-                scan=values,
-                cl=cl,
-                fixed=fixed,
-                fix_groups=fix_groups,
-                backend=be,
-                data=loaded.data,
-            )
-    ensure_finite(res, "limit result")
+        res = upper_limit(
+            loaded.model,
+            name,
+            scan=values,
+            cl=cl,
+            method=method,
+            n_toys=n_toys,
+            seed=seed,
+            fixed=fixed,
+            fix_groups=fix_groups,
+            backend=be,
+            data=loaded.data,
+        )
+    ensure_finite(
+        {"scan": res.scan, **({"observed": res.observed} if res.in_range else {})}, "limit result"
+    )
     emit(
         res.to_dict(),
         output=output,
@@ -375,6 +402,14 @@ def limit(
         from redist.report.figures import limit_figure
 
         _save_figure(limit_figure(res), plot)
+    if not res.in_range:
+        lo, hi = float(min(res.scan)), float(max(res.scan))
+        _unreliable(
+            f"the observed CLs on {name} does not cross {1 - cl:g} inside the tested values "
+            f"[{lo:g}, {hi:g}]: no limit is reported (\"in_range\": false); extend the tested range "
+            f"(--par {name}=LO:HI:N)",
+            quiet,
+        )
 
 
 def _parse_priors(items: tuple[str, ...], layout: Any) -> dict[str, Any]:
@@ -427,6 +462,15 @@ def _summarised(res: Any) -> Any:
     )
 
 
+def _unreliable(message: str, quiet: bool) -> None:
+    """A loud warning on stderr (even with --quiet) and exit status 3."""
+    from redist.cli import EXIT_UNRELIABLE
+
+    click.secho(f"redist: WARNING: {message}", err=True, fg="red", bold=True)
+    del quiet
+    raise SystemExit(EXIT_UNRELIABLE)
+
+
 @click.command()
 @_common
 @click.option(
@@ -437,22 +481,46 @@ def _summarised(res: Any) -> Any:
     help="uniform:LOW:HIGH, normal:MEAN:SIGMA or ff (model constraint).",
 )
 @click.option(
+    "--method",
+    "method",
+    type=click.Choice(["nuts", "mh", "emcee"]),
+    default=None,
+    help="Sampler: nuts (default, gradient-based) or mh (random-walk, non-differentiable likelihoods).",
+)
+@click.option(
     "--n-samples",
-    default=5000,
+    default=None,
+    type=click.IntRange(1),
+    help="Draws per chain after adaptation [default: 1000 nuts, 5000 mh].",
+)
+@click.option(
+    "--n-burn", default=None, type=click.IntRange(0), help="Adaptation steps [default: 1000 nuts, 2000 mh]."
+)
+@click.option(
+    "--chains",
+    default=4,
     show_default=True,
     type=click.IntRange(1),
-    help="Steps per chain after burn-in.",
+    help="Chains (nuts, mh) or walkers (emcee).",
 )
 @click.option(
-    "--n-burn", default=2000, show_default=True, type=click.IntRange(0), help="Burn-in/adaptation steps."
+    "--thin", default=None, type=click.IntRange(1), help="Keep every n-th draw [default: 1 nuts, 5 mh]."
 )
-@click.option(
-    "--chains", default=8, show_default=True, type=click.IntRange(1), help="Chains (mh) or walkers (emcee)."
-)
-@click.option("--thin", default=5, show_default=True, type=click.IntRange(1), help="Keep every n-th step.")
-@click.option("--sampler", type=click.Choice(["mh", "emcee"]), default="mh", show_default=True)
+@click.option("--sampler", type=click.Choice(["nuts", "mh", "emcee"]), default=None, hidden=True,
+              help="Deprecated: --method.")  # fmt: skip
 @click.option("--seed", default=0, show_default=True, help="Random seed.")
 @click.option("--plot", type=click.Path(dir_okay=False), metavar="FILE", help="Write a corner plot.")
+@click.option(
+    "--netcdf",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="Write every draw and the sampler statistics as ArviZ InferenceData (netCDF).",
+)
+@click.option(
+    "--allow-unconverged",
+    is_flag=True,
+    help="Exit with status 0 even when R-hat > 1.01 or bulk ESS < 400 (the result says converged: false).",
+)
 @_dask_option
 def sample(
     model: str,
@@ -464,20 +532,37 @@ def sample(
     as_json: bool,
     quiet: bool,
     priors: tuple[str, ...],
-    n_samples: int,
-    n_burn: int,
+    method: str | None,
+    n_samples: int | None,
+    n_burn: int | None,
     chains: int,
-    thin: int,
-    sampler: str,
+    thin: int | None,
+    sampler: str | None,
     seed: int,
     plot: str | None,
+    netcdf: str | None,
+    allow_unconverged: bool,
     dask_address: str | None,
 ) -> None:
-    """Bayesian posterior sampling of MODEL (modes and HPD intervals)."""
+    """Bayesian posterior sampling of MODEL (NUTS; modes, HPD intervals, diagnostics).
+
+    Every theory parameter is summarised: mode of the boundary-corrected density,
+    68 %/95 % HPD and central intervals with Monte Carlo errors, R-hat and bulk/tail
+    ESS. When any of them has R-hat > 1.01 or bulk ESS < 400 the result is written
+    with "converged": false and the command exits with status 3 (unless
+    --allow-unconverged).
+    """
     from redist import progress
     from redist.report.tables import posterior_tables
 
-    check_outputs(output, plot, inputs=_inputs(model))
+    check_outputs(output, plot, netcdf, inputs=_inputs(model))
+    if sampler is not None:
+        deprecated("--sampler", "--method")
+        if method is not None and method != sampler:
+            msg = f"--sampler {sampler} and --method {method} disagree"
+            raise ModelSpecError(msg)
+        method = sampler
+    method = method or "nuts"
     rep = progress_for(quiet)
     with progress.use(rep):
         loaded, layout, fixed, inits = _start(model, fix, init, rep, names=names_in(priors))
@@ -485,7 +570,7 @@ def sample(
         from redist.infer import sample as _sample
 
         pri = _parse_priors(priors, layout)
-        with rep.phase(f"sampling ({chains} chains x {n_burn + n_samples} steps)"):
+        with rep.phase(f"sampling ({method}, {chains} chains)"):
             res = _sample(
                 loaded.model,
                 priors=pri,
@@ -497,12 +582,15 @@ def sample(
                 n_burn=n_burn,
                 n_chains=chains,
                 thin=thin,
-                sampler=sampler,
+                sampler=method,
                 seed=seed,
                 dask=_dask_arg(dask_address),
                 data=loaded.data,
             )
-    ensure_finite(res.summary, "posterior")
+    ensure_finite(
+        {n: {k: s[k] for k in ("mode", "hpd95", "hpd68", "central95")} for n, s in res.summary.items()},
+        "posterior",
+    )
     emit(
         _summarised(res).to_dict(with_samples=True),
         output=output,
@@ -511,11 +599,31 @@ def sample(
         provenance=_provenance(model, loaded.raw),
         quiet=quiet,
     )
+    if netcdf:
+        with rep.phase("InferenceData"):
+            import tempfile
+            from pathlib import Path
+
+            from redist.io.atomic import atomic_write_bytes
+
+            with tempfile.TemporaryDirectory() as tmp:
+                f = Path(tmp) / "post.nc"
+                res.to_netcdf(f)
+                atomic_write_bytes(netcdf, f.read_bytes())
     if plot:
         from redist.report.figures import corner_figure
 
         names = [n for n, p in pri.items() if not isinstance(p, FormFactorNormal)] or list(res.summary)
         _save_figure(corner_figure(res, names), plot)
+    if not res.converged and not allow_unconverged:
+        bad = ", ".join(res.diagnostics.get("not_converged", [])) or "no parameter summarised"
+        _unreliable(
+            f"the posterior is NOT converged ({bad}: R-hat > {res.diagnostics.get('rhat_max')} or bulk "
+            f"ESS < {res.diagnostics.get('ess_min')}); run longer (--n-samples, --n-burn)"
+            + (", use --method nuts" if method != "nuts" else "")
+            + ", or pass --allow-unconverged",
+            quiet,
+        )
 
 
 @click.command()
@@ -577,3 +685,124 @@ def impacts(
         from redist.report.figures import impacts_figure
 
         _save_figure(impacts_figure(res), plot)
+
+
+def _parse_ranges(items: tuple[str, ...], layout: Any) -> dict[str, Any]:
+    """``NAME`` (uniform over its bounds) or ``NAME=LO:HI`` (uniform over [LO, HI])."""
+    from redist.cli._common import _number
+
+    out: dict[str, Any] = {}
+    for item in items:
+        name, sep, spec = item.partition("=")
+        name = name.strip()
+        if name in out:
+            msg = f"--par: {name!r} is given twice"
+            raise ModelSpecError(msg)
+        layout.check(name)
+        if not sep:
+            out[name] = None
+            continue
+        parts = spec.split(":")
+        if len(parts) != 2:
+            msg = f"--par {item!r} must look like NAME or NAME=LO:HI (a uniform prior range)"
+            raise ModelSpecError(msg)
+        lo, hi = (_number(v, f"--par {name}") for v in parts)
+        if not hi > lo:
+            msg = f"--par {item!r}: LO must be below HI"
+            raise ModelSpecError(msg)
+        out[name] = (lo, hi)
+    return out
+
+
+@click.command()
+@_common
+@click.option(
+    "--par",
+    "pars",
+    multiple=True,
+    metavar="NAME[=LO:HI]",
+    help="Sampled parameter with a uniform prior over [LO, HI] (default: its bounds). "
+    "Without --par: every unconstrained parameter that is not fixed.",
+)
+@click.option(
+    "--n-live", default=400, show_default=True, type=click.IntRange(20), help="Live points (dynesty)."
+)
+@click.option(
+    "--dlogz", default=0.1, show_default=True, type=click.FloatRange(min=1e-4), help="Stopping criterion."
+)
+@click.option("--seed", default=0, show_default=True, help="Seed of the nested sampler.")
+@click.option(
+    "--versus",
+    type=click.Path(dir_okay=False, exists=True),
+    metavar="FILE",
+    help="Evidence result (-o of another run) of the alternative hypothesis: adds the Bayes factor.",
+)
+def evidence(
+    model: str,
+    fix: tuple[str, ...],
+    init: tuple[str, ...],
+    fix_groups: bool,
+    backend: str,
+    output: str | None,
+    as_json: bool,
+    quiet: bool,
+    pars: tuple[str, ...],
+    n_live: int,
+    dlogz: float,
+    seed: int,
+    versus: str | None,
+) -> None:
+    """Bayesian evidence ln Z of a hypothesis on MODEL (and the Bayes factor against another).
+
+    The sampled parameters (--par) get uniform priors and are integrated by nested
+    sampling (dynesty); the constrained nuisance parameters by the Laplace
+    approximation; --fix fixes others (e.g. the SM: --fix cVL=init --fix cSL=0
+    --fix cTL=0). With --versus H0.json the result also holds ln B = ln Z - ln Z(H0).
+    """
+    from redist import progress
+
+    check_outputs(output, inputs=[*_inputs(model), *([versus] if versus else [])])
+    if init:
+        msg = "--init is not used by evidence"
+        raise ModelSpecError(msg)
+    del backend
+    rep = progress_for(quiet)
+    other = None
+    if versus is not None:
+        import json
+        from pathlib import Path
+
+        from redist.infer.evidence import EvidenceResult
+
+        other = EvidenceResult.from_dict(json.loads(Path(versus).read_text(encoding="utf-8")))
+    with progress.use(rep):
+        loaded, layout, fixed, _ = _start(model, fix, (), rep, names=[p.partition("=")[0] for p in pars])
+        from redist.infer.evidence import bayes_factor
+        from redist.infer.evidence import evidence as _evidence
+        from redist.layout import ParameterKind
+
+        ranges = _parse_ranges(pars, layout)
+        if not pars:
+            ranges = {
+                n: None
+                for n in layout.names
+                if layout.check(n).constraint is None
+                and layout.check(n).size == 1
+                and n not in fixed
+                and layout.kind(n) == ParameterKind.THEORY
+            }
+        res = _evidence(loaded.model, ranges, fixed=fixed, fix_groups=fix_groups, data=loaded.data,
+                        n_live=n_live, dlogz=dlogz, seed=seed)  # fmt: skip
+    doc = res.to_dict()
+    if other is not None:
+        doc["bayes_factor"] = {**bayes_factor(res, other).to_dict(), "versus": str(versus)}
+    from redist.report.kinds import evidence_tables
+
+    emit(
+        doc,
+        output=output,
+        as_json=as_json,
+        tables=evidence_tables(doc),
+        provenance=_provenance(model, loaded.raw),
+        quiet=quiet,
+    )

@@ -110,15 +110,13 @@ def _fit_one_fn(lik: Likelihood, maxiter: int, tol: float, gtol: float) -> Calla
     shifts = jnp.asarray([0.0, 1e-10, 1e-8, 1e-6, 1e-4, 1e-3, 1e-2, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0,
                           100.0, 1e3, 1e4, 1e6])
 
-    def grad_hess(x: Any, data: Any) -> tuple[Any, Any]:
-        def g_aux(q: Any) -> tuple[Any, Any]:
-            g = jax.grad(f)(q, data)
-            return g, g
+    gh = lik.grad_and_hessian_fn
 
-        h, g = jax.jacfwd(g_aux, has_aux=True)(x)
-        # one (g, H) evaluation; the barrier keeps XLA from recomputing H in each consumer
+    def grad_hess(x: Any, data: Any) -> tuple[Any, Any]:
+        # one (g, H) evaluation (compressed exact Hessian); the barrier keeps XLA from
+        # recomputing H in each consumer
         barrier: Any = lax.optimization_barrier
-        return barrier((g, h))  # type: ignore[no-any-return]
+        return barrier(gh(x, data))  # type: ignore[no-any-return]
 
     def newton(x: Any, g: Any, h: Any, free: Any, lo: Any, hi: Any) -> tuple[Any, ...]:
         at_lo = free & (x <= lo)
@@ -251,7 +249,8 @@ class _Minimizer:
             np.zeros((batch, n)), np.zeros((batch, n), dtype=bool), np.zeros((batch, m)), np.zeros((2, n))
         )
         t0 = time.perf_counter()
-        exe = jax.jit(run).lower(*args).compile()
+        what = f"minimize|{batch}|{mode}|{maxiter}|{tol!r}|{gtol!r}|{with_hessian}"
+        exe = self.lik.compile(run, args, what)
         self.lik.compile_time_s += time.perf_counter() - t0
         self._exe[key] = exe
         return exe

@@ -33,7 +33,7 @@ bin's channel; pyhf's zero padding of undefined samples is dropped. Per cell::
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -536,3 +536,136 @@ def model_tensors(source: Any) -> ModelTensors:
         pois_factor=np.asarray(p_fac, dtype=float),
         data=data,
     )
+
+
+def fingerprint(t: ModelTensors) -> str | None:
+    """A digest of everything the traced likelihood of ``t`` depends on (``None``: unknown).
+
+    Arrays, interpolation codes and layout of the tensors; for every reweighting its
+    document (theory, settings, binning, exposed parameters), its binding, cells and
+    migration rows, and the source of the modules that turn them into factors (the
+    engine, redist's layout/theory/weights and the theory's own module).
+    """
+    import hashlib
+    import inspect
+    import json
+    from pathlib import Path
+
+    from ._cache import source_digest
+
+    h = hashlib.sha256()
+    try:
+        for f in fields(t):
+            v = getattr(t, f.name)
+            if f.name == "reweightings":
+                continue
+            if isinstance(v, np.ndarray):
+                h.update(f"{f.name}:{v.dtype}:{v.shape}".encode())
+                h.update(np.ascontiguousarray(v).tobytes())
+            elif isinstance(v, Mapping):
+                h.update(f"{f.name}:{sorted((k, s.start, s.stop) for k, s in v.items())}".encode())
+            else:
+                h.update(f"{f.name}:{v!r}".encode())
+        here = Path(__file__).resolve().parent
+        files = [str(p) for p in sorted(here.glob("*.py"))]
+        files += [str(here.parent / n) for n in ("layout.py", "theory.py", "weights.py", "kernels.py")]
+        for b in t.reweightings:
+            rw = b.reweighting
+            h.update(json.dumps(rw.to_dict(), sort_keys=True, default=repr).encode())
+            h.update(json.dumps(b.binding.to_dict(), sort_keys=True).encode())
+            h.update(np.ascontiguousarray(b.cells).tobytes() + np.ascontiguousarray(b.migration).tobytes())
+            h.update(f"{b.offset}:{type(rw.theory).__module__}.{type(rw.theory).__qualname__}".encode())
+            files.append(inspect.getfile(type(rw.theory)))
+        h.update(source_digest(*files).encode())
+    except Exception:  # anything unusual: no cross-process cache of traced functions
+        return None
+    from .. import __version__
+
+    return f"redist-{__version__}:{h.hexdigest()}"
+
+
+def bin_dependence(t: ModelTensors) -> np.ndarray:
+    """Which parameters each main bin's expected yield depends on, ``(n_main, P)`` bool.
+
+    Structural (from the tensors, not from values): a parameter gathered as a factor
+    of a cell (normfactor, lumi, staterror, shapesys, shapefactor), the parameter of
+    a normsys entry, every parameter a reweighting reads (exposed coefficients and
+    correlated groups) for the cells it multiplies, and the parameter of a histosys
+    entry. Constraint terms are per-parameter and add only diagonal Hessian entries.
+    """
+    npars, n_ns = t.npars, int(t.ns_par.size)
+    dep = np.zeros((t.n_main, npars), dtype=bool)
+    rw_pars = np.zeros((t.n_rw, npars), dtype=bool)
+    for b in t.reweightings:
+        idx = list(b.binding.indices)
+        for g, start in b.binding.groups:
+            idx.extend(range(start, start + len(g.parameters)))
+        rw_pars[b.offset : b.offset + b.cells.size, idx] = True
+    for k in range(t.table.shape[1]):
+        col = t.table[:, k]
+        direct = col < npars
+        dep[t.cell_bin[direct], col[direct]] = True
+        ns = (col >= npars) & (col < npars + n_ns)
+        dep[t.cell_bin[ns], t.ns_par[col[ns] - npars]] = True
+        rw = (col >= npars + n_ns) & (col < npars + n_ns + t.n_rw)
+        for c in np.flatnonzero(rw):
+            dep[t.cell_bin[c]] |= rw_pars[col[c] - npars - n_ns]
+    dep[t.cell_bin[t.hs_cell], t.hs_par[t.hs_which]] = True
+    return dep
+
+
+def hessian_seed(t: ModelTensors) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """Compressed exact Hessian: tangents and the map back to the full matrix (``None``: not worth it).
+
+    The Hessian of −2 ln L has an entry ``(i, j)`` only where parameters ``i`` and ``j``
+    share a main bin (or ``i == j``). Parameters in more than one bin (*global*) get a
+    tangent each; the others (e.g. per-bin staterror and shapesys parameters) share
+    tangents, coloured so that no two parameters of one colour share a bin with a
+    common non-global parameter. The entries of global rows come from the global
+    columns by symmetry. Exact, not an approximation: every entry is read from one
+    Hessian-vector product.
+
+    Returns
+    -------
+    tuple or None
+        ``seeds (T, P)`` tangents, ``src (P, P)`` tangent index and ``comp (P, P)``
+        component to read for each entry, ``mask (P, P)`` structurally non-zero
+        entries; ``None`` when compression saves less than a quarter of the
+        ``P`` tangents of the plain forward-over-reverse Hessian.
+    """
+    npars = t.npars
+    dep = bin_dependence(t)
+    nbins = dep.sum(axis=0)
+    is_global = nbins > 1
+    local = np.flatnonzero(~is_global)
+    glob = np.flatnonzero(is_global)
+    pattern = (dep.T.astype(np.int64) @ dep.astype(np.int64)) > 0
+    np.fill_diagonal(pattern, True)
+    # local columns j, j' conflict when some local row i is non-zero in both
+    pl = pattern[np.ix_(local, local)].astype(np.int64)
+    conflict = (pl.T @ pl) > 0
+    colour = np.full(local.size, -1)
+    for a in range(local.size):
+        used = set(colour[conflict[a] & (colour >= 0)].tolist())
+        c = 0
+        while c in used:
+            c += 1
+        colour[a] = c
+    n_col = int(colour.max()) + 1 if local.size else 0
+    n_t = glob.size + n_col
+    if n_t > 0.75 * npars:
+        return None
+    seeds = np.zeros((n_t, npars))
+    seeds[np.arange(glob.size), glob] = 1.0
+    seeds[glob.size + colour, local] = 1.0
+    tangent = np.empty(npars, dtype=np.int64)  # the tangent carrying column j
+    tangent[glob] = np.arange(glob.size)
+    tangent[local] = glob.size + colour
+    rows, cols = np.meshgrid(np.arange(npars), np.arange(npars), indexing="ij")
+    # entry (i, j): column j's tangent at component i, unless i is global and j is not:
+    # then row i is read as column i (symmetry)
+    flip = is_global[rows] & ~is_global[cols]
+    src = np.where(flip, tangent[rows], tangent[cols])
+    comp = np.where(flip, cols, rows)
+    mask = pattern | is_global[rows] | is_global[cols]
+    return seeds, src, comp, mask

@@ -2,11 +2,13 @@
 
 :func:`objective` returns an :class:`Objective` for a pyhf model (a
 :class:`~redist.reinterpret.ReinterpretedModel` or a plain :class:`pyhf.pdf.Model`).
-On the ``"jax"`` backend the value-and-gradient of pyhf's ``logpdf`` (redist
-modifier included, it is jax-traceable) and the exact Hessian (forward-over-reverse,
-vectorised over unit tangents) are compiled **once per model** ahead of time and
-cached, so that every later fit, scan point, toy or posterior step reuses the same
-executables. On the ``"numpy"`` backend the objective calls pyhf's numpy ``logpdf``
+On the ``"jax"`` backend the objective is :mod:`redist.engine`'s fused likelihood
+(:func:`redist.engine.likelihood`): value-and-gradient and the exact Hessian are
+compiled **once per model** (and kept in jax's persistent compilation cache across
+processes), so that every later fit, scan point, toy or posterior step reuses the
+same executables. A model the engine does not support (an interpolation code other
+than normsys code1/code4 and histosys code0/code4p) falls back to compiling pyhf's
+own jax graph. On the ``"numpy"`` backend the objective calls pyhf's numpy ``logpdf``
 and gradients are left to Minuit's numerical differentiation (pyhf's own
 behaviour); :func:`objective` with ``backend="auto"`` falls back to it, with one
 :class:`JaxUnavailableWarning`, when jax cannot be imported.
@@ -138,7 +140,12 @@ class Objective:
     """
 
     def __init__(
-        self, model: Any, backend: str, data: Any = None, layout: ParameterLayout | None = None
+        self,
+        model: Any,
+        backend: str,
+        data: Any = None,
+        layout: ParameterLayout | None = None,
+        engine: Any = None,
     ) -> None:
         self.model = model
         self.backend = backend
@@ -151,11 +158,22 @@ class Objective:
         self.nhess = 0
         self._batched: dict[int, Any] = {}
         self._hess: Any = None
-        self.compile_time_s = 0.0
-        if backend == "jax":
+        self._compile_s = 0.0
+        #: the engine's :class:`~redist.engine.Likelihood` (jax backend), ``None`` otherwise
+        self.engine = engine
+        if engine is not None:
+            self._raw = engine.twice_nll_fn
+        elif backend == "jax":
             self._compile()
 
-    # -- compilation ---------------------------------------------------------------
+    @property
+    def compile_time_s(self) -> float:
+        """Seconds spent compiling so far (persistent-cache loads included)."""
+        if self.engine is not None:
+            return float(self.engine.compile_time_s)
+        return self._compile_s
+
+    # -- compilation (pyhf's generic jax graph: only for models the engine does not support) --
     def _compile(self) -> None:
         import jax
         import jax.numpy as jnp
@@ -178,7 +196,7 @@ class Objective:
         t0 = time.perf_counter()
         with pyhf_backend("jax"):
             self._vg = jax.jit(jax.value_and_grad(twice_nll)).lower(p0, d0).compile()
-        self.compile_time_s += time.perf_counter() - t0
+        self._compile_s += time.perf_counter() - t0
 
     def _compile_hessian(self) -> Any:
         """Compile the exact Hessian on first use (scans never need it)."""
@@ -190,7 +208,7 @@ class Objective:
             t0 = time.perf_counter()
             with pyhf_backend("jax"):
                 self._hess = jax.jit(self._hessian_fn).lower(p0, d0).compile()
-            self.compile_time_s += time.perf_counter() - t0
+            self._compile_s += time.perf_counter() - t0
         return self._hess
 
     @property
@@ -200,10 +218,20 @@ class Objective:
         return int(cfg.nmaindata + cfg.nauxdata)
 
     def batched_value_and_grad(self, size: int) -> Any:
-        """A compiled, vmapped value-and-gradient over ``size`` parameter vectors (jax only)."""
+        """A compiled, vmapped value-and-gradient over ``size`` parameter vectors (jax only).
+
+        Returns a function of ``(pars[size, npars], data)`` giving ``(values, gradients)``.
+        """
         if self.backend != "jax":
             msg = "batched evaluation needs the jax backend"
             raise BackendError(msg)
+        if self.engine is not None:
+            lik = self.engine
+
+            def call_vg(p: Any, d: Any) -> Any:
+                return lik.batch("value_and_grad", np.asarray(p, dtype=float), d)
+
+            return call_vg
         if size not in self._batched:
             import jax
 
@@ -225,6 +253,15 @@ class Objective:
                 return np.array([self.value(q, d) for q in np.asarray(p)])
 
             return loop
+        if self.engine is not None:
+            lik = self.engine
+
+            def call_engine(p: Any, d: Any) -> np.ndarray:
+                self.nfcn += size
+                out: np.ndarray = lik.batch("value", np.asarray(p, dtype=float), np.asarray(d, dtype=float))
+                return out
+
+            return call_engine
         key = -size  # negative keys: value-only executables
         if key not in self._batched:
             import jax
@@ -247,6 +284,8 @@ class Objective:
         """−2 ln L at a full parameter vector."""
         self.nfcn += 1
         p = np.asarray(pars, dtype=float)
+        if self.engine is not None:  # value-and-gradient: one executable fewer to compile
+            return float(self.engine.value_and_grad(p, data)[0])
         if self.backend == "jax":
             return float(self._vg(p, np.asarray(data, dtype=float))[0])
         with pyhf_backend("numpy"):
@@ -258,6 +297,8 @@ class Objective:
             msg = "exact gradients need the jax backend"
             raise BackendError(msg)
         self.ngrad += 1
+        if self.engine is not None:
+            return self.engine.value_and_grad(pars, data)  # type: ignore[no-any-return]
         v, g = self._vg(np.asarray(pars, dtype=float), np.asarray(data, dtype=float))
         return float(v), np.asarray(g)
 
@@ -266,6 +307,8 @@ class Objective:
         self.nhess += 1
         p = np.asarray(pars, dtype=float)
         d = np.asarray(data, dtype=float)
+        if self.engine is not None:
+            return self.engine.hessian(p, d)  # type: ignore[no-any-return]
         if self.backend == "jax":
             h = np.asarray(self._compile_hessian()(p, d), dtype=float)
             sym: np.ndarray = 0.5 * (h + h.T)
@@ -328,5 +371,19 @@ def objective(model: ModelLike, backend: str = "auto") -> Objective:
             if not isinstance(model, pyhf.pdf.Model):
                 with pyhf_backend("numpy"):
                     data = np.asarray(model.data, dtype=float)
-            per[backend] = Objective(_pyhf_model(model, backend), backend, data, layout_of(model))
+            lik = _engine_likelihood(model) if backend == "jax" else None
+            pyhf_model = _pyhf_model(model, "numpy" if lik is not None else backend)
+            per[backend] = Objective(pyhf_model, backend, data, layout_of(model), engine=lik)
         return per[backend]
+
+
+def _engine_likelihood(model: ModelLike) -> Any:
+    """redist.engine's likelihood of a model, or ``None`` when the engine does not support it."""
+    from .. import engine
+    from ..exceptions import ModelSpecError
+
+    try:
+        with pyhf_backend("numpy"):  # the engine reads the spec and the numpy model's config
+            return engine.likelihood(model)
+    except ModelSpecError:
+        return None

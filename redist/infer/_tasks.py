@@ -103,7 +103,7 @@ def dask_client(dask: Any) -> tuple[Any, Callable[[], None]]:
     if isinstance(dask, str):
         client = Client(dask)
         return client, client.close
-    cluster = LocalCluster(processes=False, dashboard_address=None)
+    cluster = LocalCluster(processes=False, dashboard_address=":0")
     client = Client(cluster)
 
     def close() -> None:

@@ -201,10 +201,26 @@ def from_dict(doc: Any, *, where: str = "<dict>") -> ReinterpretedModel:
     return _from_checked(doc, where)
 
 
+@cache
+def _validator() -> Any:
+    """The model schema's validator, its schema checked once per process (not on every file)."""
+    s = schema()
+    cls = jsonschema.validators.validator_for(s)
+    cls.check_schema(s)
+    return cls(s)
+
+
+def _validate(instance: Any) -> None:
+    """``jsonschema.validate(instance, schema())`` (same best-matching error) with the cached validator."""
+    err = jsonschema.exceptions.best_match(_validator().iter_errors(instance))
+    if err is not None:
+        raise err
+
+
 def _from_checked(doc: Any, where: str) -> ReinterpretedModel:
     _check_version(doc, where)
     try:
-        jsonschema.validate(schema_skeleton(doc), schema())
+        _validate(schema_skeleton(doc))
     except jsonschema.ValidationError as err:
         msg = f"{where}: schema violation {schema_error(err)}"
         raise FileFormatError(msg) from err

@@ -22,7 +22,7 @@ from .tables import (
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["DEMO", "FIT", "IMPACTS", "LIMIT", "MODEL", "POSTERIOR", "SCAN"]
+__all__ = ["DEMO", "EVIDENCE", "FIT", "IMPACTS", "LIMIT", "MODEL", "POSTERIOR", "SCAN", "evidence_tables"]
 
 
 def __dir__() -> list[str]:
@@ -114,6 +114,48 @@ def _impacts_figures(res: Any) -> list[tuple[str, Figure]]:
     return [("impacts", impacts_figure(res))]
 
 
+def evidence_tables(doc: Mapping[str, Any]) -> list[Table]:
+    """The log-evidence of a hypothesis (and the Bayes factor when the result holds one)."""
+    from .tables import format_number
+
+    rows = [("ln Z", f"{format_number(doc['ln_z'], 5)} ± {format_number(doc['ln_z_err'], 2)}")]
+    bf = doc.get("bayes_factor")
+    notes = []
+    if bf:
+        rows.append(
+            ("ln B (this / versus)", f"{format_number(bf['ln_b'], 4)} ± {format_number(bf['ln_b_err'], 2)}")
+        )
+        notes.append(
+            f"versus {bf.get('versus', 'the other hypothesis')}: ln Z = {format_number(bf['ln_z_0'], 5)}"
+        )
+        notes.append("Jeffreys: |ln B| < 1 inconclusive, 1-2.5 substantial, 2.5-5 strong, > 5 decisive")
+    pars = doc.get("parameters") or {}
+    summary = [
+        (
+            "hypothesis",
+            ", ".join(f"{k} ~ U[{format_number(a, 3)}, {format_number(b, 3)}]" for k, (a, b) in pars.items())
+            or "point (no sampled parameter)",
+        ),
+        (
+            "fixed",
+            ", ".join(f"{k} = {format_number(v, 4)}" for k, v in (doc.get("fixed") or {}).items()) or "-",
+        ),
+        ("method", str(doc.get("method", ""))),
+    ]
+    if doc.get("n_live"):
+        summary.append(("live points / calls", f"{doc['n_live']} / {doc.get('n_calls')}"))
+    return [
+        Table(
+            title="Evidence",
+            columns=("", "value"),
+            rows=rows,
+            summary=summary,
+            notes=notes,
+            numeric=(False, True),
+        )
+    ]
+
+
 def _same(d: Mapping[str, Any]) -> Any:
     return dict(d)
 
@@ -125,3 +167,4 @@ POSTERIOR = ResultKind("posterior", "Posterior", _posterior_from, posterior_tabl
 IMPACTS = ResultKind("impacts", "Impact ranking", _impacts_from, _impacts_tables, _impacts_figures)
 DEMO = ResultKind("demo", "Belle II demo", _same, demo_tables, None)
 MODEL = ResultKind("model", "Model", _same, model_tables, None)
+EVIDENCE = ResultKind("evidence", "Evidence", _same, evidence_tables, None)

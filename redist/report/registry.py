@@ -79,6 +79,7 @@ BUILTIN: dict[str, str] = {
     "demo": "redist.report.kinds:DEMO",
     "impacts": "redist.report.kinds:IMPACTS",
     "model": "redist.report.kinds:MODEL",
+    "evidence": "redist.report.kinds:EVIDENCE",
 }
 
 _REGISTERED: dict[str, ResultKind] = {}

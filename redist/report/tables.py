@@ -341,67 +341,142 @@ def scan_tables(res: ScanResult) -> list[Table]:
 
 # ----------------------------------------------------------------------------- limit
 def limit_tables(res: LimitResult) -> list[Table]:
-    """Observed and expected CLs limits."""
+    """Observed and expected CLs limits (method, range check, toys)."""
     scan = np.asarray(res.scan, dtype=float)
-    rows = [("observed", format_number(res.observed, 4))]
+    method = getattr(res, "method", "asymptotic")
+    in_range = bool(getattr(res, "in_range", True)) and math.isfinite(res.observed)
+    rows = [("observed", format_number(res.observed, 4) if in_range else "not in tested range")]
     for lab, v in zip(
         ("expected -2σ", "expected -1σ", "expected median", "expected +1σ", "expected +2σ"), res.expected
     ):
-        rows.append((lab, format_number(v, 4)))
+        rows.append((lab, format_number(v, 4) if math.isfinite(v) else "not in tested range"))
     notes = []
-    edge = scan.size and (not math.isfinite(res.observed) or res.observed >= float(scan.max()))
-    if edge:
+    if not in_range:
         notes.append(
             "the observed CLs does not cross the level inside the tested values: not a limit; extend the scan"
         )
+    summary = [
+        (
+            "tested",
+            f"{scan.size} values in [{format_number(scan.min(), 3)}, {format_number(scan.max(), 3)}]"
+            if scan.size
+            else "-",
+        ),
+        ("method", method + (f" ({res.n_toys} toys per hypothesis and value)" if method == "toys" else "")),
+    ]
+    fisher = getattr(res, "fisher", {}) or {}
+    if fisher:
+        summary.append(
+            (
+                "Asimov Fisher information",
+                f"{format_number(fisher.get('info_null'), 3)} at {format_number(fisher.get('null'), 3)}, "
+                f"{format_number(fisher.get('info_reference'), 3)} "
+                f"at {format_number(fisher.get('reference'), 3)}"
+                + ("" if fisher.get("linear") else " (not linear: asymptotics invalid)"),
+            )
+        )
+    if getattr(res, "failed_fits", 0):
+        summary.append(("toys dropped (fit failed)", str(res.failed_fits)))
     return [
         Table(
-            title=f"CLs upper limit on {res.parameter} ({res.cl:.0%} CL, asymptotic, q~mu)",
+            title=f"CLs upper limit on {res.parameter} ({res.cl:.0%} CL, {method}, q~mu)",
             columns=("", res.parameter),
             rows=rows,
-            summary=[
-                (
-                    "tested",
-                    f"{scan.size} values in [{format_number(scan.min(), 3)}, {format_number(scan.max(), 3)}]"
-                    if scan.size
-                    else "-",
-                )
-            ],
+            summary=summary,
             notes=notes,
             numeric=(False, True),
-            warn=[bool(edge)] + [False] * 5,
+            warn=[not in_range] + [False] * 5,
         )
     ]
 
 
 # ----------------------------------------------------------------------------- posterior
 def posterior_tables(res: PosteriorResult) -> list[Table]:
-    """Marginal modes, means and HPD intervals of a posterior."""
+    """Marginal summaries (with Monte Carlo errors) and convergence diagnostics of a posterior."""
+
+    def pm(v: Any, e: Any, digits: int = 3) -> str:
+        if v is None:
+            return "-"
+        if e is None or not isinstance(e, (int, float)) or not math.isfinite(e):
+            return format_number(v, digits)
+        return f"{format_number(v, digits)} ± {format_number(e, 2)}"
+
+    def iv(s: Mapping[str, Any], key: str) -> str:
+        if key not in s:
+            return "-"
+        lo, hi = s[key]
+        err = s.get(f"mcse_{key}") or [None, None]
+        return f"[{pm(lo, err[0])}, {pm(hi, err[1])}]"
+
     rows = []
+    warn = []
+    notes = []
     for name, s in res.summary.items():
+        rhat, ess_b, ess_t = s.get("rhat"), s.get("ess_bulk"), s.get("ess_tail")
+        bad = not (
+            isinstance(rhat, (int, float))
+            and rhat <= 1.01
+            and isinstance(ess_b, (int, float))
+            and ess_b >= 400
+        )
+        mode = pm(s.get("mode"), s.get("mcse_mode"))
+        if s.get("flat"):
+            mode += " (flat)"
+            notes.append(f"{name}: {s.get('note') or 'flat marginal'}")
         rows.append(
             (
                 name,
-                format_number(s.get("mode"), 4),
-                format_number(s.get("mean"), 4),
-                format_number(s.get("std"), 3),
-                _interval(s["hpd68"]) if "hpd68" in s else "-",
-                _interval(s["hpd95"]) if "hpd95" in s else "-",
+                mode,
+                iv(s, "hpd68"),
+                iv(s, "hpd95"),
+                iv(s, "central95"),
+                format_number(rhat, 4) if rhat is not None else "-",
+                format_number(ess_b, 4) if ess_b is not None else "-",
+                format_number(ess_t, 4) if ess_t is not None else "-",
             )
         )
+        warn.append(bad)
     acc = np.asarray(res.acceptance, dtype=float)
     summary = [
         ("sampler", res.sampler),
-        ("samples", str(int(res.samples.shape[0])) if res.samples.size else "(not stored)"),
+        ("converged", {True: "yes", False: "NO", None: "not assessed"}[res.converged]),
+        (
+            "draws",
+            str(int(res.samples.shape[0])) + f" ({res.n_chains} chains)"
+            if res.samples.size
+            else "(not stored)",
+        ),
         ("acceptance", f"{acc.min():.2f} to {acc.max():.2f}" if acc.size else "-"),
     ]
+    dg = res.diagnostics
+    if "divergences" in dg:
+        summary.append(("divergences", str(dg["divergences"])))
+        summary.append((f"tree depth ≥ {dg.get('max_tree_depth')}", str(dg.get("tree_depth_hits"))))
+    if res.wall_s:
+        summary.append(("wall time", f"{res.wall_s:.1f} s"))
+    if res.converged is False:
+        notes.insert(0, "NOT CONVERGED: R-hat > 1.01 or bulk ESS < 400 on the highlighted rows")
+    notes.append(
+        "± : Monte Carlo standard errors (batch means); mode: boundary-corrected KDE (ISJ bandwidth)"
+    )
     return [
         Table(
             title="Posterior",
-            columns=("parameter", "mode", "mean", "std", "68 % HPD", "95 % HPD"),
+            columns=(
+                "parameter",
+                "mode",
+                "68 % HPD",
+                "95 % HPD",
+                "95 % central",
+                "R-hat",
+                "ESS bulk",
+                "ESS tail",
+            ),
             rows=rows,
             summary=summary,
-            numeric=(False, True, True, True, False, False),
+            notes=notes,
+            numeric=(False, True, False, False, False, True, True, True),
+            warn=warn,
         )
     ]
 
