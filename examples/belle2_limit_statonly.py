@@ -60,7 +60,7 @@ def main() -> None:
         cls_b = tail(q_s, qb) / np.maximum(tail(qb, qb), 1e-12)
         cls_exp.append(np.quantile(np.minimum(cls_b, 1.0), BAND))
         cand = np.unique(np.concatenate([q_s, qb]))
-        hit = np.flatnonzero(tail(q_s, cand) / np.maximum(tail(qb, cand), 1e-12) <= 0.05)
+        hit = np.flatnonzero(tail(q_s, cand + 2e-9) / np.maximum(tail(qb, cand + 2e-9), 1e-12) <= 0.05)
         thr.append(float(cand[hit[0]]) if hit.size else float("nan"))
     cls_exp_a = np.array(cls_exp).T
     observed = crossing(T_GRID, cls_obs, 0.05)
