@@ -43,7 +43,8 @@ def main() -> None:
             save_figure(corner_figure(res, list(NAMES)), Path("docs/_static/stat_corner.png"))
         for k in ("samples", "log_posterior"):
             doc.pop(k, None)
-        (OUT / f"belle2_posterior_seed{seed}.json").write_text(json.dumps(doc, indent=1, allow_nan=False) + "\n")
+        text = json.dumps(doc, indent=1, allow_nan=False) + "\n"
+        (OUT / f"belle2_posterior_seed{seed}.json").write_text(text)
     comparison: dict[str, dict[str, object]] = {}
     for name in NAMES:
         a, b = summaries[0][name], summaries[1][name]

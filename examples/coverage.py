@@ -15,8 +15,8 @@ Truths: ``cVL10`` (cVL = 10, cSL = cTL = 0), ``SM`` (cVL = cVL_SM, cSL = cTL = 0
 ``cTL8`` (cVL = cVL_SM, cTL = 8, cSL = 0, for the coverage of the cTL upper limit).
 For each toy:
 
-* profile -2 Delta ln L of cVL (cSL, cTL profiled) -> 68.27 % and 95 % intervals (levels 1 and 3.84); coverage = fraction of toys
-  whose interval contains the true cVL;
+* profile -2 Delta ln L of cVL (cSL, cTL profiled) -> 68.27 % and 95 % intervals (levels 1
+  and 3.84); coverage = fraction of toys whose interval contains the true cVL;
 * q~ of cTL (cVL, cSL profiled) on the tested values -> 95 % CLs upper limit with the
   q~ distributions calibrated by toys (signal + background at each tested value,
   background only at cTL = 0) -> coverage = fraction of toys with limit >= true cTL.

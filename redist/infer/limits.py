@@ -84,9 +84,9 @@ class LimitResult:
         Observed :math:`\tilde{q}_\mu` at each tested value (toys; the profile
         −2Δln L with the q~ convention).
     q_threshold : numpy.ndarray
-        Toy-calibrated threshold: the smallest :math:`\tilde{q}_\mu` that would give
-        CLs ≤ ``1 - cl`` at each tested value (the observed limit is where
-        ``q_observed`` crosses it).
+        Toy-calibrated threshold at each tested value: any :math:`\tilde{q}_\mu` above
+        it gives CLs ≤ ``1 - cl`` (the observed limit is where ``q_observed`` crosses it;
+        resolved to the spacing of the toy values).
 
     The JSON form carries ``"kind": "limit"`` (see :mod:`redist.report`).
     """
@@ -397,8 +397,10 @@ def _toy_limit(
         # expected: the CLs each background-only toy would report, at the band quantiles
         cls_b = tail(qs, qb) / np.maximum(tail(qb, qb), 1e-12)
         cls_exp[:, k] = np.quantile(np.minimum(cls_b, 1.0), _BAND)
+        # CLs(q) steps down just above each toy value: the threshold is the smallest toy value
+        # such that any larger q gives CLs <= alpha
         cand = np.unique(np.concatenate([qs, qb]))
-        cls_c = tail(qs, cand) / np.maximum(tail(qb, cand), 1e-12)
+        cls_c = tail(qs, cand + 2e-9) / np.maximum(tail(qb, cand + 2e-9), 1e-12)
         hit = np.flatnonzero(cls_c <= alpha)
         q_thr[k] = float(cand[hit[0]]) if hit.size else math.nan
         bar.advance()
