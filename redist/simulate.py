@@ -116,6 +116,7 @@ DEFAULT_TUNE: dict[str, float] = {
     "photon_eff": 1.0,  # photon reconstruction efficiency
     "theory_control": 0.0,  # NEGATIVE CONTROL ONLY: theory-dependent kaon smearing (see simulate)
 }
+#: A shifted, "data-like" detector for domain-shift studies (same keys as ``DEFAULT_TUNE``).
 DATA_LIKE_TUNE: dict[str, float] = {
     **DEFAULT_TUNE,
     "pid_tail": 0.05,

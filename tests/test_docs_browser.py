@@ -54,6 +54,8 @@ PAGES = {
     "tutorials/pyhf-patchsets.html": (False, 0),
     "tutorials/theorists-wilson-fits.html": (True, 1),
     "tutorials/theorists-plugin.html": (True, 0),
+    "tutorials/theorists-dark-sector.html": (False, 0),
+    "tutorials/fm-pipeline.html": (False, 0),
     "physics.html": (True, 0),
     "tutorials/index.html": (False, 0),
     "belle2.html": (False, 3),
