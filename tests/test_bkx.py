@@ -44,6 +44,7 @@ def test_registered_and_declared():
     assert th.sm_branching_ratio() == pytest.approx(4.5974e-6, rel=1e-4)
 
 
+@pytest.mark.jax  # the gradient checks of the kit trace the basis with jax
 def test_conformance_kit_runs_the_nonlinear_checks():
     done = check_theory(BKX(background="none"), n_random=2)
     assert {"basis", "kernel", "jax", "nonlinear", "registry"} <= set(done)

@@ -197,6 +197,7 @@ def test_upper_limit_matches_pyhf_infer():
 
 # -- posteriors ------------------------------------------------------------------------------
 def test_posterior_gaussian_limit_and_dask():
+    pytest.importorskip("arviz")  # posterior diagnostics (the stats extra)
     # large counts: the posterior of mu with a flat prior is ~ Normal(mu_hat, sigma_hat)
     model = pyhf.simplemodels.uncorrelated_background([200.0], [1000.0], [10.0])
     data = [1300.0, *model.config.auxdata]
@@ -325,6 +326,7 @@ def test_plots_show_the_results(toy, numpy_best):
 
 
 # -- CLI -------------------------------------------------------------------------------------
+@pytest.mark.jax  # the toy CLs limit of cTL and NUTS run on the compiled engine
 def test_cli_fit_scan_limit_sample(toy, tmp_path):
     """The commands' JSON (--json, -o) holds the same numbers as the library; tables otherwise."""
     import redist

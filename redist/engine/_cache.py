@@ -34,11 +34,18 @@ _STATE: dict[str, object] = {"configured": False, "enabled": None, "directory": 
 
 
 def _versioned(base: Path) -> Path:
-    from importlib.metadata import version
+    from importlib.metadata import PackageNotFoundError, version
 
     from .. import __version__
 
-    return base / f"redist-{__version__}_jax-{version('jax')}_jaxlib-{version('jaxlib')}"
+    def _v(name: str) -> str:
+        # without jax (numpy-only install) the cache still holds the checked-document markers
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return "none"
+
+    return base / f"redist-{__version__}_jax-{_v('jax')}_jaxlib-{_v('jaxlib')}"
 
 
 def _default_base() -> Path:
