@@ -700,7 +700,9 @@ def _figures(out: Path, masses: np.ndarray, scans: dict[float, dict[str, Any]], 
 def _save(fig: Any, path: Path) -> str:
     import matplotlib.pyplot as plt
 
-    fig.savefig(path, dpi=90)
+    from .report.figures import save_figure
+
+    save_figure(fig, path, dpi=90)  # atomic, as every writer of redist
     plt.close(fig)
     return str(path)
 
