@@ -1025,15 +1025,20 @@ class EventSample:
 
     def save(self, path: str | Path) -> Path:
         """Write a compressed ``.npz`` (plain arrays and a JSON string; no pickle)."""
+        from .io.atomic import atomic_path
+
         path = Path(path)
         arrays = {a: getattr(self, a) for a in self._ARRAYS}
-        np.savez_compressed(
-            path,
-            **arrays,
-            meta=np.array(json.dumps(self.meta)),
-            particle_features=np.array(PARTICLE_FEATURES),
-            engineered_features=np.array(ENGINEERED_FEATURES),
-        )
+        # numpy's rule: a name without ".npz" gets the suffix appended
+        target = path if path.suffix == ".npz" else path.with_name(path.name + ".npz")
+        with atomic_path(target) as tmp, open(tmp, "wb") as fh:
+            np.savez_compressed(
+                fh,
+                **arrays,
+                meta=np.array(json.dumps(self.meta)),
+                particle_features=np.array(PARTICLE_FEATURES),
+                engineered_features=np.array(ENGINEERED_FEATURES),
+            )
         return path
 
     @classmethod

@@ -427,14 +427,18 @@ def save_backbone(
     """Write ``backbone.safetensors`` (+ ``mpm_head.safetensors``) and ``model_card.json``."""
     from safetensors.torch import save_file
 
+    from ..io.atomic import atomic_path, atomic_write_text
+
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)
     cfg = asdict(encoder.cfg)
     state = {k: v.detach().cpu().contiguous() for k, v in encoder.state_dict().items()}
-    save_file(state, str(d / "backbone.safetensors"), metadata={"config": json.dumps(cfg)})
+    with atomic_path(d / "backbone.safetensors") as tmp:
+        save_file(state, str(tmp), metadata={"config": json.dumps(cfg)})
     if head is not None:
         hstate = {k: v.detach().cpu().contiguous() for k, v in head.state_dict().items()}
-        save_file(hstate, str(d / "mpm_head.safetensors"), metadata={"config": json.dumps(cfg)})
+        with atomic_path(d / "mpm_head.safetensors") as tmp:
+            save_file(hstate, str(tmp), metadata={"config": json.dumps(cfg)})
     full = {
         "model": "redist.fm ParticleEncoder (set transformer, no positional encoding)",
         "config": cfg,
@@ -444,7 +448,7 @@ def save_backbone(
         "intended_use": "reinterpretation studies on the redist toy simulation; not a Belle II result",
         **(card or {}),
     }
-    (d / "model_card.json").write_text(json.dumps(full, indent=2, sort_keys=True))
+    atomic_write_text(d / "model_card.json", json.dumps(full, indent=2, sort_keys=True))
     return d
 
 

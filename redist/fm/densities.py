@@ -287,17 +287,20 @@ class DensityResult:
         """Write ``density.json``, ``efficiency.json``, ``density.csv`` and ``uncertainties.npz``."""
         import json
 
+        from ..io.atomic import atomic_path, atomic_write_text
+
         d = Path(directory)
         d.mkdir(parents=True, exist_ok=True)
-        (d / "density.json").write_text(json.dumps({**self.density.to_dict(), "meta": self.meta}))
-        (d / "efficiency.json").write_text(json.dumps({**self.efficiency.to_dict(), "meta": self.meta}))
+        atomic_write_text(d / "density.json", json.dumps({**self.density.to_dict(), "meta": self.meta}))
+        atomic_write_text(d / "efficiency.json", json.dumps({**self.efficiency.to_dict(), "meta": self.meta}))
         np.savetxt(d / "density.csv", self.density.values(), delimiter=",")
         arrays: dict[str, np.ndarray] = {"produced": self.produced}
         if self.replicas is not None:
             arrays["replicas"] = self.replicas
         if self.ensemble_std is not None:
             arrays["ensemble_std"] = self.ensemble_std
-        np.savez_compressed(d / "uncertainties.npz", **cast("dict[str, Any]", arrays))
+        with atomic_path(d / "uncertainties.npz") as tmp, open(tmp, "wb") as fh:
+            np.savez_compressed(fh, **cast("dict[str, Any]", arrays))
         return d
 
 

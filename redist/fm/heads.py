@@ -243,11 +243,14 @@ def save_model(
     """Write ``model.safetensors`` (backbone + head) and ``model_card.json``."""
     from safetensors.torch import save_file
 
+    from ..io.atomic import atomic_path, atomic_write_text
+
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)
     cfg = asdict(model.encoder.cfg)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    save_file(state, str(d / "model.safetensors"), metadata={"config": json.dumps(cfg)})
+    with atomic_path(d / "model.safetensors") as tmp:
+        save_file(state, str(tmp), metadata={"config": json.dumps(cfg)})
     full = {
         "model": "redist.fm EventModel (ParticleEncoder + TaskHead: logit, q2_mu, q2_logsig)",
         "config": cfg,
@@ -260,7 +263,7 @@ def save_model(
         "intended_use": "reinterpretation studies on the redist toy simulation; not a Belle II result",
         **(card or {}),
     }
-    (d / "model_card.json").write_text(json.dumps(full, indent=2, sort_keys=True))
+    atomic_write_text(d / "model_card.json", json.dumps(full, indent=2, sort_keys=True))
     return d
 
 
