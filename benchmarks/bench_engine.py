@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import resource
 import statistics
@@ -248,6 +249,9 @@ def main() -> None:
             # plain pyhf (numpy + Minuit) on the same likelihood; Migrad may call its minimum
             # invalid there (cSL stationary on its bound), then the published workspace (mu)
             pyhf.set_backend("numpy", "minuit")
+            # pyhf logs the whole Minuit object (a 239 x 239 correlation table) when Migrad
+            # fails; the benchmark reports the failure in one line instead
+            logging.getLogger("pyhf").setLevel(logging.CRITICAL)
             t0 = time.perf_counter()
             try:
                 r = pyhf.infer.mle.fit(data, model, return_fitted_val=True)

@@ -733,7 +733,14 @@ def b2kx_tables(results: dict[str, Any]) -> list[Any]:
         ("posterior BR_X HPD 68% [1e-6]", "[{:.2f}, {:.2f}]".format(*post["BR_X"]["hpd68"])),
     ]  # fmt: skip
     nuts = results.get("posterior_nuts")
-    if nuts and "m_X" in nuts:
+    if nuts and "m_X" in nuts and not nuts["converged"]:
+        # an unconverged chain is not a result: say so, with the diagnostics, and no interval
+        worst = max(("m_X", "BR_X"), key=lambda p: nuts[p]["rhat"])
+        rows.append((f"NUTS cross-check (width {nuts['width_X']:g})",
+                     f"NOT CONVERGED: R-hat({worst}) {nuts[worst]['rhat']:.3f}, "
+                     f"ESS {min(nuts[p]['ess_bulk'] for p in ('m_X', 'BR_X')):.0f}; "
+                     "no interval reported"))  # fmt: skip
+    elif nuts and "m_X" in nuts:
         w = nuts["width_X"]
         rows += [
             (f"NUTS m_X HPD 68% [GeV] (width {w:g})", "[{:.2f}, {:.2f}]".format(*nuts["m_X"]["hpd68"])),

@@ -97,3 +97,21 @@ def test_cli_study_output_directory(monkeypatch, tmp_path, flag):
     assert calls["n_toys"] == 20 and calls["nuts"] is False
     assert "is deprecated" not in res.output
     assert "Z_local" in res.stdout
+
+
+def test_unconverged_nuts_cross_check_reports_no_interval():
+    # a NUTS run with R-hat > 1.01 is not a result: the table names it, with its diagnostics,
+    # and prints no interval (the committed outputs, with converged flipped)
+    from redist.b2kx import b2kx_tables
+
+    res = json.loads(RESULTS.read_text())
+    nuts = res["posterior_nuts"]
+    nuts["converged"] = False
+    nuts["m_X"]["rhat"], nuts["m_X"]["ess_bulk"] = 1.034, 136.0
+    rows = dict(b2kx_tables(res)[0].rows)
+    key = f"NUTS cross-check (width {nuts['width_X']:g})"
+    assert rows[key].startswith("NOT CONVERGED") and "1.034" in rows[key] and "136" in rows[key]
+    assert not any(k.startswith("NUTS m_X HPD") for k in rows)
+    nuts["converged"] = True
+    rows = dict(b2kx_tables(res)[0].rows)
+    assert key not in rows and any(k.startswith("NUTS m_X HPD") for k in rows)

@@ -15,7 +15,9 @@ executable:
    ladder) that makes it positive definite where it is not;
 4. projected line search: the Newton step and the diagonally scaled gradient
    are tried at eight lengths each at once (one vmapped value evaluation) and
-   the best point that lowers −2 ln L is taken;
+   the best point that lowers −2 ln L is taken; components the likelihood does not
+   depend on at ``x`` (zero gradient, zero Hessian row: ``BR_X`` where the X template
+   has no events) are held, so that the reduced Hessian is not singular;
 5. converged when the Newton decrement ``g^T H^-1 g`` of the free, inactive
    components (twice the predicted decrease) is below ``tol``; components that
    end within 1 % of a bound are then put onto it if that does not raise
@@ -41,6 +43,10 @@ import numpy as np
 from ._likelihood import Likelihood
 
 __all__ = ["BatchFit", "minimize", "minimize_batch"]
+
+#: a free component whose Hessian row is below this fraction of the largest row (and whose
+#: gradient vanishes) does not enter the likelihood at x: it is held (see ``newton``)
+_NULL_CURVATURE = 1e-14
 
 #: line-search step lengths tried at once
 _STEPS = (4.0, 2.0, 1.0, 0.5, 0.25, 0.1, 0.01, 1e-3)
@@ -125,6 +131,13 @@ def _fit_one_fn(lik: Likelihood, maxiter: int, tol: float, gtol: float) -> Calla
         flat = (at_lo | at_hi) & (jnp.abs(g) <= gtol)
         saddle = flat & (diag < 0.0)
         held = ((at_lo & (g >= 0.0)) | (at_hi & (g <= 0.0))) & ~saddle
+        # null directions: free components the likelihood does not depend on at x (zero gradient,
+        # zero Hessian row among the free components, e.g. BR_X where the X template has no
+        # events) are held where they are; otherwise the Hessian is singular and the fit never
+        # converges
+        row = jnp.max(jnp.where(free[None, :], jnp.abs(h), 0.0), axis=1)  # free columns only
+        null = free & ~held & ~saddle & (jnp.abs(g) <= gtol) & (row <= _NULL_CURVATURE * jnp.max(row))
+        held = held | null
         inact = free & ~held & ~saddle
         both = inact[:, None] & inact[None, :]
         eye = jnp.eye(npars, dtype=h.dtype)
