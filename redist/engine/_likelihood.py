@@ -295,6 +295,7 @@ class Likelihood:
         expected, self._logpdf = make_functions(tensors)
         self._lock = threading.RLock()
         self._exe: dict[tuple[str, int], Any] = {}
+        self._call: dict[str, Any] = {}  # unbatched executables by kind (the evaluation fast path)
         self.compile_time_s = 0.0
         logpdf = self._logpdf
 
@@ -410,30 +411,43 @@ class Likelihood:
         return jax.jit(exp.call).lower(*args).compile()
 
     # -- evaluation -------------------------------------------------------------------------
+    # The per-call cost of these wrappers is part of every Minuit step: the executable is
+    # looked up once per kind and kept in ``_call``, float64 numpy arrays go to it
+    # unconverted, and results come back as numpy views of the single output buffer.
+    def _load(self, kind: str) -> Any:
+        exe = self._call[kind] = self.executable(kind)
+        return exe
+
+    def _run(self, kind: str, *args: Any) -> np.ndarray:
+        exe = self._call.get(kind) or self._load(kind)
+        return np.asarray(exe(*[_f64(a) for a in args]))
+
     def logpdf(self, pars: Any, data: Any) -> float:
         """Ln L (pyhf's ``Model.logpdf``) at one parameter vector."""
-        return float(self.executable("logpdf")(_f64(pars), _f64(data)))
+        return float(self._run("logpdf", pars, data))
 
     def value(self, pars: Any, data: Any) -> float:
         """−2 ln L at one parameter vector."""
-        return float(self.executable("value")(_f64(pars), _f64(data)))
+        exe = self._call.get("value") or self._load("value")
+        return float(np.asarray(exe(_f64(pars), _f64(data))))
 
     def value_and_grad(self, pars: Any, data: Any) -> tuple[float, np.ndarray]:
-        """−2 ln L and its gradient."""
-        out = np.asarray(self.executable("vg_flat")(_f64(pars), _f64(data)))
+        """−2 ln L and its gradient (a read-only view of the executable's output)."""
+        exe = self._call.get("vg_flat") or self._load("vg_flat")
+        out = np.asarray(exe(_f64(pars), _f64(data)))
         return float(out[0]), out[1:]
 
     def hessian(self, pars: Any, data: Any) -> np.ndarray:
         """Exact Hessian of −2 ln L (symmetrised)."""
-        return np.asarray(self.executable("hessian")(_f64(pars), _f64(data)))
+        return self._run("hessian", pars, data)
 
     def hvp(self, pars: Any, data: Any, vector: Any) -> np.ndarray:
         """Hessian-vector product of −2 ln L."""
-        return np.asarray(self.executable("hvp")(_f64(pars), _f64(data), _f64(vector)))
+        return self._run("hvp", pars, data, vector)
 
     def expected_main(self, pars: Any) -> np.ndarray:
         """Expected yields of the main bins (pyhf's ``expected_actualdata``)."""
-        return np.asarray(self.executable("expected")(_f64(pars), np.zeros(self.ndata)))
+        return self._run("expected", pars, np.zeros(self.ndata))
 
     def batch(self, kind: str, pars: Any, data: Any) -> Any:
         """Evaluate ``kind`` on a batch: ``pars[B, P]`` and ``data[B, D]``.
@@ -450,5 +464,10 @@ class Likelihood:
         return np.asarray(out)
 
 
+_F64 = np.dtype(np.float64)
+
+
 def _f64(x: Any) -> np.ndarray:
+    if type(x) is np.ndarray and x.dtype is _F64:  # the common case: no conversion at all
+        return x
     return np.asarray(x, dtype=np.float64)

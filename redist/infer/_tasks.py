@@ -19,6 +19,8 @@ __all__ = ["ObjectiveHandle", "dask_client", "json_dict", "json_ready"]
 def json_ready(x: Any) -> Any:
     """JSON-safe copy: non-finite floats become None, arrays become lists."""
     if isinstance(x, np.ndarray):
+        if x.dtype.kind in "iub" or (x.dtype.kind == "f" and bool(np.isfinite(x).all())):
+            return x.tolist()  # already JSON-safe (a covariance matrix: no per-element walk)
         return json_ready(x.tolist())
     if isinstance(x, dict):
         return {k: json_ready(v) for k, v in x.items()}

@@ -11,8 +11,10 @@ as in ``pyhf.infer.mle.fit``.
 Flat directions are reported, not fatal: a parameter sitting on a bound with a
 vanishing first derivative (for B→Kνν̄, ``cSL`` and ``cTL`` at 0 with bounds
 [0, 20] — the rate depends on ``|cSL+cSR|²`` and ``|cTL|²``) triggers retries from
-interior starting points, and both these parameters and (near-)null directions of
-the Hessian are listed in :attr:`FitResult.flat_directions`. Every fit returns a
+interior starting points unless the exact Hessian shows a minimum there (a saddle on
+the bound is retried, a positive definite Hessian is not), and both these parameters
+and (near-)null directions of the Hessian are listed in
+:attr:`FitResult.flat_directions`. Every fit returns a
 :class:`FitResult`, converged or not.
 """
 
@@ -343,6 +345,27 @@ def _covariance(
     return cov, valid
 
 
+def _minimum_on_bound(h: np.ndarray, g: np.ndarray, xf: np.ndarray, bounds: np.ndarray,
+                      gtol: float = 1e-3) -> bool:
+    """Whether a point with components stuck on a bound is a strict local minimum there.
+
+    Components held by a derivative pointing out of the range (``|g| > gtol``) stay on
+    their bound; the Hessian of −2 ln L over every other free component, the stationary
+    ones on a bound included, must be positive definite (the covariance's criterion).
+    Then no feasible direction lowers −2 ln L to second order and interior restarts are
+    not needed; otherwise (a saddle, e.g. ``cSL`` = 0 when the data want a larger rate)
+    :func:`minimize` retries from interior starts.
+    """
+    held = np.zeros(xf.size, dtype=bool)
+    for i in _stuck(xf, g, bounds, gtol):
+        held[i] = abs(g[i]) > gtol
+    keep = ~held
+    if not keep.any():
+        return True
+    lam, _ = eigh(h[np.ix_(keep, keep)])
+    return bool(lam.min() > 1e-12 * max(float(lam.max()), 1e-300))
+
+
 def _alternative_starts(
     xf: np.ndarray, g: np.ndarray, bounds: np.ndarray, free_labels: Sequence[str], n: int
 ) -> list[np.ndarray]:
@@ -398,6 +421,7 @@ def minimize(
     starts = [np.clip(x0[free], bounds[:, 0], bounds[:, 1])]
     n_starts = 0
     tried_alt = False
+    h_first: tuple[np.ndarray, np.ndarray] | None = None  # Hessian where the first start ended
     g2 = None
     if seed_curvature is not None and free.size:
         d2 = np.asarray(seed_curvature, dtype=float)[free]
@@ -431,14 +455,22 @@ def minimize(
             if not tried_alt and jax:
                 tried_alt = True
                 _, g = prob._vg(xf)
-                alts = _alternative_starts(xf, g, bounds, labels, retries)
-                if alts:
-                    messages.append(
-                        "zero first derivative on a bound for "
-                        + ", ".join(labels[i] for i in _stuck(xf, g, bounds))
-                        + f"; retried from {len(alts)} interior start(s)"
-                    )
-                starts.extend(alts)
+                stuck = _stuck(xf, g, bounds)
+                if stuck and retries:
+                    h_first = (xf, obj.hessian(prob.full(xf), data)[np.ix_(free, free)])
+                    names = ", ".join(labels[i] for i in stuck)
+                    if _minimum_on_bound(h_first[1], g, xf, bounds):
+                        messages.append(
+                            f"zero first derivative on a bound for {names}; a minimum there "
+                            "(positive definite Hessian), no retries"
+                        )
+                    else:
+                        alts = _alternative_starts(xf, g, bounds, labels, retries)
+                        messages.append(
+                            f"zero first derivative on a bound for {names}"
+                            f"; retried from {len(alts)} interior start(s)"
+                        )
+                        starts.extend(alts)
     assert best is not None
     v, xf, m = best
     x = prob.full(xf)
@@ -453,7 +485,10 @@ def minimize(
     with progress.phase("Hessian") if errors and free.size else SILENT.phase("Hessian"):
         if errors and free.size:
             if jax:
-                h = obj.hessian(x, data)[np.ix_(free, free)]
+                if h_first is not None and np.array_equal(h_first[0], xf):
+                    h = h_first[1]
+                else:
+                    h = obj.hessian(x, data)[np.ix_(free, free)]
                 if polish and converged:
                     xp = _polish(prob, xf, bounds, h)
                     if not np.array_equal(xp, xf):
@@ -564,7 +599,8 @@ def fit(
         the minimum with Newton steps.
     retries : int
         Extra starting points tried for parameters stuck on a bound with a vanishing
-        derivative, or after an invalid minimum.
+        derivative where the point is not a minimum (the exact Hessian over the free
+        components is not positive definite), or after an invalid minimum.
     progress : Progress or bool, optional
         Where to report the phases (compile, minimise, Hessian); ``None``: the reporter
         installed with :func:`redist.progress.use` (silent by default).
