@@ -20,11 +20,15 @@ Asimov formula, bins combined in quadrature). Background in a bin with no test e
 set to one test event's weight (the test pool limits the reachable background level).
 
 Run: ``python examples/fm_data_efficiency.py --runs 0-9`` (one JSON per run in
-``--workdir``), then ``--aggregate`` to write ``docs/_static/fm/data_efficiency.json`` and
-``.png``. The CPU budget (2 shared cores) sets the sizes: backbone ``ci`` (dim 32, 2
-layers), --pretrain-steps 200 x 256, --finetune-steps 80 x 128 (the same for every N and
-every torch arm; under-trains the larger N), test pools of 4k signal and 20k background
-(generated).
+``--workdir``, committed in ``examples/output/fm_data_efficiency/``), then ``--aggregate`` to
+write ``docs/_static/fm/data_efficiency.json`` and ``.png``. A run whose JSON already exists
+is **resumed**: label counts it already holds are skipped; the run's samples, backbone and
+label subsets are re-made from its seeds (the pre-training loss, the pool counts and the
+logistic-regression AUC at its first stored label count are compared with the stored ones and
+recorded in ``sessions[-1]["check"]``, with the package versions and CPU seconds of each
+session). The CPU budget (2 shared cores) sets the sizes: backbone ``ci`` (dim 32, 2 layers),
+--pretrain-steps 200 x 256, --finetune-steps 80 x 128 (the same for every N and every torch
+arm; under-trains the larger N), test pools of 4k signal and 20k background (generated).
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from pathlib import Path
 import numpy as np
 
 STATIC = Path(__file__).resolve().parents[1] / "docs" / "_static" / "fm"
+WORKDIR = Path(__file__).resolve().parent / "output" / "fm_data_efficiency"
 NS = (100, 300, 1000, 3000, 10000)
 ARMS = ("finetuned", "frozen", "scratch", "logistic", "gbdt")
 LUMI_NB = 362e6
@@ -95,7 +100,17 @@ def metrics(score_s: np.ndarray, score_b: np.ndarray, w_b: np.ndarray, presel_s,
     return out
 
 
-def one_run(r: int, a: argparse.Namespace, save: Callable[[dict], None] | None = None) -> dict:
+def versions() -> dict[str, str]:
+    import sklearn
+    import torch
+
+    return {"numpy": np.__version__, "torch": torch.__version__, "sklearn": sklearn.__version__}
+
+
+def one_run(
+    r: int, a: argparse.Namespace, save: Callable[[dict], None] | None = None, prev: dict | None = None
+) -> dict:
+    """Run ``r`` (all label counts of ``a.ns``; with ``prev``, only those it lacks)."""
     import torch
     from sklearn.ensemble import HistGradientBoostingClassifier
 
@@ -106,7 +121,7 @@ def one_run(r: int, a: argparse.Namespace, save: Callable[[dict], None] | None =
     from redist.simulate import simulate
 
     setup_torch(a.threads)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     base = 7919 * (r + 1)
     unl = simulate(a.n_unlabelled, kind="mixed", signal_fraction=0.3, seed=base + 1)
     pool = simulate(a.n_pool, kind="mixed", signal_fraction=0.5, q2_shape="flat", seed=base + 2)
@@ -145,6 +160,16 @@ def one_run(r: int, a: argparse.Namespace, save: Callable[[dict], None] | None =
         "sim_s": t_sim,
         "by_n": {},
     }
+    session = {"versions": versions(), "ns_new": []}
+    if prev is not None:
+        res = {**prev, "by_n": dict(prev["by_n"])}
+        # the resumed part must start from the same samples and backbone as the stored part
+        check: dict = {
+            "pretrain_loss_last": {"stored": prev["pretrain"]["loss_last"], "now": hist["loss_last"]},
+            "pool": {"stored": prev["pool"], "now": {"n_signal": int(pool.label.sum()),
+                                                      "n_background": int((pool.label == 0).sum())}},
+        }  # fmt: skip
+        session["check"] = check
     rng = np.random.default_rng(base + 6)
     sig_idx, bkg_idx = np.flatnonzero(pool.label == 1), np.flatnonzero(pool.label == 0)
     for n in a.ns:
@@ -153,7 +178,16 @@ def one_run(r: int, a: argparse.Namespace, save: Callable[[dict], None] | None =
             continue
         idx = np.concatenate(
             [rng.choice(sig_idx, half, replace=False), rng.choice(bkg_idx, half, replace=False)]
-        )
+        )  # drawn for every N in order, also for skipped ones: the same labels as a fresh run
+        if str(n) in res["by_n"]:
+            check = session.get("check")
+            if check is not None and "logistic_auc" not in check:
+                lr = LogisticBaseline.fit(pool.features[idx], pool.label[idx])
+                now = metrics(lr(tsig.features), lr(tbkg.features), tbkg.weight, tsig.presel, tbkg.presel)
+                check["logistic_auc"] = {"n": n, "stored": res["by_n"][str(n)]["logistic"]["auc"],
+                                         "now": now["auc"]}  # fmt: skip
+            continue
+        session["ns_new"].append(n)
         row: dict = {}
         for arm in ARMS:
             if arm in ("finetuned", "frozen", "scratch"):
@@ -174,10 +208,17 @@ def one_run(r: int, a: argparse.Namespace, save: Callable[[dict], None] | None =
                 s_s, s_b = gb.decision_function(tsig.features), gb.decision_function(tbkg.features)
             row[arm] = metrics(s_s, s_b, tbkg.weight, tsig.presel, tbkg.presel)
         res["by_n"][str(n)] = row
+        session["wall_s"] = time.perf_counter() - t0
+        session["cpu_s"] = time.process_time() - c0
+        res["sessions"] = [*prev.get("sessions", []), session] if prev is not None else [session]
         if save is not None:  # partial runs count for the label counts they reached
             save(res)
         print(json.dumps({"run": r, "n": n, **{k: round(v["auc"], 4) for k, v in row.items()}}), flush=True)
-    res["wall_s"] = time.perf_counter() - t0
+    session["wall_s"] = time.perf_counter() - t0
+    session["cpu_s"] = time.process_time() - c0
+    res["sessions"] = [*prev.get("sessions", []), session] if prev is not None else [session]
+    if prev is None:
+        res["wall_s"] = session["wall_s"]
     res["threads"] = torch.get_num_threads()
     return res
 
@@ -188,6 +229,8 @@ def aggregate(workdir: Path, out: Path) -> dict:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from redist.io.atomic import atomic_write_text
+    from redist.report.figures import save_figure
     from redist.simulate import CROSS_SECTIONS
 
     runs = [json.loads(p.read_text()) for p in sorted(workdir.glob("run_*.json"))]
@@ -234,8 +277,8 @@ def aggregate(workdir: Path, out: Path) -> dict:
         "summary": summary,
         "per_run": runs,
     }
-    out.write_text(json.dumps(doc, indent=1) + "\n")
-    out.with_suffix(".md").write_text(markdown(summary))
+    atomic_write_text(out, json.dumps(doc, indent=1) + "\n")
+    atomic_write_text(out.with_suffix(".md"), markdown(summary))
     fig, axes = plt.subplots(1, 3, figsize=(12.0, 3.4))
     for ax, (m, lab) in zip(
         axes,
@@ -258,7 +301,7 @@ def aggregate(workdir: Path, out: Path) -> dict:
     axes[0].legend(fontsize=7)
     fig.suptitle(f"mean ± s.e. over {len(runs)} independent runs", fontsize=9)
     fig.tight_layout()
-    fig.savefig(out.with_suffix(".png"), dpi=80)
+    save_figure(fig, out.with_suffix(".png"), dpi=80)
     return doc
 
 
@@ -316,7 +359,7 @@ def main() -> None:
     ap.add_argument("--n-test-signal", type=int, default=4000)
     ap.add_argument("--n-test-background", type=int, default=20000)
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--workdir", default="fm-study")
+    ap.add_argument("--workdir", default=str(WORKDIR))
     ap.add_argument("--aggregate", action="store_true")
     ap.add_argument("--out", default=str(STATIC / "data_efficiency.json"))
     a = ap.parse_args()
@@ -327,12 +370,24 @@ def main() -> None:
         return
     wd.mkdir(parents=True, exist_ok=True)
     settings = {k: v for k, v in vars(a).items() if k not in ("runs", "aggregate", "out", "workdir")}
+    from redist.io.atomic import atomic_write_text
+
     for r in a.runs:
+        path = wd / f"run_{r:03d}.json"
+        prev = json.loads(path.read_text()) if path.is_file() else None
+        if prev is not None:
+            if {k: v for k, v in prev["settings"].items() if k != "ns"} != {
+                k: v for k, v in settings.items() if k != "ns"
+            }:
+                raise SystemExit(f"{path}: stored settings {prev['settings']} differ from {settings}")
+            if all(str(n) in prev["by_n"] for n in a.ns):
+                print(json.dumps({"run": r, "skipped": "complete"}), flush=True)
+                continue
 
-        def save(res: dict, r: int = r) -> None:
-            (wd / f"run_{r:03d}.json").write_text(json.dumps({**res, "settings": settings}, indent=1) + "\n")
+        def save(res: dict, path: Path = path) -> None:
+            atomic_write_text(path, json.dumps({**res, "settings": settings}, indent=1) + "\n")
 
-        save(one_run(r, a, save))
+        save(one_run(r, a, save, prev))
 
 
 if __name__ == "__main__":

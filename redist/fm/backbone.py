@@ -196,6 +196,66 @@ def _progress(total: int, desc: str, progress: Any) -> Any:
     return resolve(progress).bar(total, desc, unit="step")
 
 
+def _train_steps(
+    params: list[nn.Parameter],
+    loss_of: Callable[[torch.Tensor], torch.Tensor],
+    *,
+    n: int,
+    batch_size: int,
+    steps: int,
+    lr: float,
+    weight_decay: float,
+    gen: torch.Generator,
+    desc: str,
+    progress: Any = None,
+    callback: Callable[[int, float], None] | None = None,
+) -> tuple[list[float], float]:
+    """The optimiser loop shared by :func:`pretrain` and :func:`redist.fm.heads.finetune`.
+
+    A fixed budget of ``steps`` AdamW steps (cosine decay with 5 % linear warm-up,
+    gradient-norm clipping at 1) over mini-batches of ``batch_size`` event indices
+    taken in order from a random permutation of ``range(n)`` (drawn from ``gen``;
+    a new one when the current one is used up). ``loss_of(indices)`` returns the
+    loss of a mini-batch; it may draw from ``gen`` too (the draws interleave in a
+    fixed order, so a run reproduces bit for bit).
+
+    Returns
+    -------
+    losses : list of float
+        The loss of every step.
+    seconds : float
+        Wall time of the loop.
+    """
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    warm = max(1, steps // 20)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min(1.0, (s + 1) / warm) * 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps))
+    )
+    losses: list[float] = []
+    perm = torch.randperm(n, generator=gen)
+    cursor = 0
+    bar = _progress(steps, desc, progress)
+    t0 = time.perf_counter()
+    for step in range(steps):
+        if cursor + batch_size > n:
+            perm = torch.randperm(n, generator=gen)
+            cursor = 0
+        idx = perm[cursor : cursor + batch_size]
+        cursor += batch_size
+        loss = loss_of(idx)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()  # type: ignore[no-untyped-call]
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        sched.step()
+        losses.append(float(loss.detach()))
+        if callback is not None:
+            callback(step, losses[-1])
+        bar.advance(1)
+    bar.close()
+    return losses, time.perf_counter() - t0
+
+
 def pretrain(
     tokens: np.ndarray,
     pad: np.ndarray,
@@ -249,7 +309,7 @@ def pretrain(
     history : dict
         Loss curve, events/s and settings (for the model card).
     """
-    enc, history, _ = _pretrain(
+    enc, history, _ = pretrain_with_head(
         tokens, pad, config, steps=steps, batch_size=batch_size, lr=lr, weight_decay=weight_decay,
         mask_fraction=mask_fraction, seed=seed, device=device, progress=progress, callback=callback,
         kinds=kinds, kind_weight=kind_weight,
@@ -274,32 +334,10 @@ def pretrain_with_head(
     kinds: np.ndarray | None = None,
     kind_weight: float = 0.5,
 ) -> tuple[ParticleEncoder, dict[str, Any], MPMHead]:
-    """:func:`pretrain` that also returns the pre-training head (for :func:`evaluate_mpm`)."""
-    return _pretrain(
-        tokens, pad, config, steps=steps, batch_size=batch_size, lr=lr, weight_decay=weight_decay,
-        mask_fraction=mask_fraction, seed=seed, device=device, progress=progress, callback=callback,
-        kinds=kinds, kind_weight=kind_weight,
-    )  # fmt: skip
+    """:func:`pretrain` that also returns the pre-training head (for :func:`evaluate_mpm`).
 
-
-def _pretrain(
-    tokens: np.ndarray,
-    pad: np.ndarray,
-    config: BackboneConfig = SIZES["ci"],
-    *,
-    steps: int = 380,
-    batch_size: int = 256,
-    lr: float = 1e-3,
-    weight_decay: float = 1e-2,
-    mask_fraction: float = 0.3,
-    seed: int = 0,
-    device: str = "cpu",
-    progress: Any = None,
-    callback: Callable[[int, float], None] | None = None,
-    kinds: np.ndarray | None = None,
-    kind_weight: float = 0.5,
-) -> tuple[ParticleEncoder, dict[str, Any], MPMHead]:
-    """Implementation of :func:`pretrain` (also returns the MPM head)."""
+    Parameters are those of :func:`pretrain`.
+    """
     if not 0.0 < mask_fraction < 1.0:
         msg = f"mask_fraction must be in (0, 1), got {mask_fraction}"
         raise FMError(msg)
@@ -311,11 +349,6 @@ def _pretrain(
     enc = ParticleEncoder(config).to(dev)
     head = MPMHead(config).to(dev)
     params = list(enc.parameters()) + list(head.parameters())
-    opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
-    warm = max(1, steps // 20)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min(1.0, (s + 1) / warm) * 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps))
-    )
     gen = torch.Generator().manual_seed(seed + 1)
     x_all = torch.as_tensor(tokens, dtype=torch.float32)
     pad_all = torch.as_tensor(pad, dtype=torch.bool)
@@ -324,19 +357,8 @@ def _pretrain(
         msg = f"kinds {tuple(kind_all.shape)} do not match pad {tuple(pad_all.shape)}"
         raise FMError(msg)
     n = len(x_all)
-    losses: list[float] = []
-    perm = torch.randperm(n, generator=gen)
-    cursor = 0
-    bar = _progress(steps, "pretrain (MPM)", progress)
-    t0 = time.perf_counter()
-    enc.train()
-    head.train()
-    for step in range(steps):
-        if cursor + batch_size > n:
-            perm = torch.randperm(n, generator=gen)
-            cursor = 0
-        idx = perm[cursor : cursor + batch_size]
-        cursor += batch_size
+
+    def loss_of(idx: torch.Tensor) -> torch.Tensor:
         x, p = x_all[idx].to(dev), pad_all[idx].to(dev)
         hide = (torch.rand(p.shape, generator=gen) < mask_fraction).to(dev) & ~p
         out = head(enc(x, p, hide))
@@ -346,17 +368,14 @@ def _pretrain(
         if kind_all is not None and bool(hide.any()):
             logits = out[..., config.n_features :][hide]
             loss = loss + kind_weight * F.cross_entropy(logits, kind_all[idx].to(dev)[hide])
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        opt.step()
-        sched.step()
-        losses.append(float(loss.detach()))
-        if callback is not None:
-            callback(step, losses[-1])
-        bar.advance(1)
-    bar.close()
-    dt = time.perf_counter() - t0
+        return cast(torch.Tensor, loss)
+
+    enc.train()
+    head.train()
+    losses, dt = _train_steps(
+        params, loss_of, n=n, batch_size=batch_size, steps=steps, lr=lr, weight_decay=weight_decay,
+        gen=gen, desc="pretrain (MPM)", progress=progress, callback=callback,
+    )  # fmt: skip
     history = {
         "objective": (
             f"masked particle modelling: {mask_fraction:.0%} of real particles hidden, "

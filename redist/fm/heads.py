@@ -17,8 +17,6 @@ same code, for a fixed number of optimiser steps (fair comparisons).
 from __future__ import annotations
 
 import json
-import math
-import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, cast
@@ -33,7 +31,7 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 from torch import nn  # noqa: E402
 
-from .backbone import BackboneConfig, ParticleEncoder, _progress, n_parameters, resolve_device  # noqa: E402
+from .backbone import BackboneConfig, ParticleEncoder, _train_steps, n_parameters, resolve_device  # noqa: E402
 from .eta import EtaTransform, auc  # noqa: E402
 from .tokens import TOKEN_FEATURES, Standardizer  # noqa: E402
 
@@ -152,11 +150,6 @@ def finetune(
         model.encoder.requires_grad_(False)
         model.encoder.eval()
     trainable = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(trainable, lr=lr, weight_decay=weight_decay)
-    warm = max(1, steps // 20)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min(1.0, (s + 1) / warm) * 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps))
-    )
     x_all = torch.as_tensor(tokens, dtype=torch.float32)
     p_all = torch.as_tensor(pad, dtype=torch.bool)
     y_all = torch.as_tensor(y)
@@ -171,16 +164,8 @@ def finetune(
     gen = torch.Generator().manual_seed(seed + 7)
     n = len(y)
     bs = min(batch_size, n)
-    perm = torch.randperm(n, generator=gen)
-    cursor = 0
-    bar = _progress(steps, "finetune", progress)
-    t0 = time.perf_counter()
-    for _ in range(steps):
-        if cursor + bs > n:
-            perm = torch.randperm(n, generator=gen)
-            cursor = 0
-        idx = perm[cursor : cursor + bs]
-        cursor += bs
+
+    def loss_of(idx: torch.Tensor) -> torch.Tensor:
         out = model(x_all[idx].to(dev), p_all[idx].to(dev))
         loss = F.binary_cross_entropy_with_logits(out[:, 0], y_all[idx].to(dev))
         hq = hq_all[idx].to(dev)
@@ -188,14 +173,12 @@ def finetune(
             mu, ls = out[hq, 1], out[hq, 2].clamp(-5.0, 3.0)
             nll = 0.5 * ((q_all[idx].to(dev)[hq] - mu) * torch.exp(-ls)) ** 2 + ls
             loss = loss + q2_weight * nll.mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()  # type: ignore[no-untyped-call]
-        torch.nn.utils.clip_grad_norm_(trainable, 1.0)
-        opt.step()
-        sched.step()
-        bar.advance(1)
-    bar.close()
-    dt = time.perf_counter() - t0
+        return loss
+
+    _, dt = _train_steps(
+        trainable, loss_of, n=n, batch_size=bs, steps=steps, lr=lr, weight_decay=weight_decay,
+        gen=gen, desc="finetune", progress=progress,
+    )  # fmt: skip
     model.to("cpu").eval()
     model.encoder.requires_grad_(True)
     info = {
