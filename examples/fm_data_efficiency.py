@@ -310,7 +310,7 @@ def markdown(summary: dict) -> str:
 
     def cell(d: dict, fmt: str) -> str:
         se = d["se"]
-        return f"{d['mean']:{fmt}} ± {se:{fmt}}" if se is not None else f"{d['mean']:{fmt}}"
+        return f"{d['mean']:{fmt}} ± {se:{fmt.lstrip('+')}}" if se is not None else f"{d['mean']:{fmt}}"
 
     lines = []
     for m, fmt, title in (

@@ -239,7 +239,7 @@ def aggregate(workdir: Path, out: Path) -> dict[str, Any]:
         return {"mean": float(a.mean()), "se": se, "values": a.tolist()}
 
     def cell(d: dict[str, Any], fmt: str = ".2f") -> str:
-        return f"{d['mean']:{fmt}}" + (f" ± {d['se']:{fmt}}" if d["se"] is not None else "")
+        return f"{d['mean']:{fmt}}" + (f" ± {d['se']:{fmt.lstrip('+')}}" if d["se"] is not None else "")
 
     summary: dict[str, Any] = {"auc_held": {x: ms([r["x"][x]["auc_held"] for r in runs]) for x in xs}}
     lines = [
