@@ -29,6 +29,7 @@ recorded in ``sessions[-1]["check"]``, with the package versions and CPU seconds
 session). The CPU budget (2 shared cores) sets the sizes: backbone ``ci`` (dim 32, 2 layers),
 --pretrain-steps 200 x 256, --finetune-steps 80 x 128 (the same for every N and every torch
 arm; under-trains the larger N), test pools of 4k signal and 20k background (generated).
+The ``gbdt`` arm needs scikit-learn, which is not part of the ``fm`` extra.
 """
 
 from __future__ import annotations
@@ -310,7 +311,7 @@ def markdown(summary: dict) -> str:
 
     def cell(d: dict, fmt: str) -> str:
         se = d["se"]
-        return f"{d['mean']:{fmt}} ± {se:{fmt}}" if se is not None else f"{d['mean']:{fmt}}"
+        return f"{d['mean']:{fmt}} ± {se:{fmt.lstrip('+')}}" if se is not None else f"{d['mean']:{fmt}}"
 
     lines = []
     for m, fmt, title in (

@@ -178,7 +178,7 @@ def aggregate(workdir: Path, out: Path) -> dict[str, Any]:
         return {"mean": float(x.mean()), "se": se, "values": x.tolist()}
 
     def cell(d: dict[str, Any], fmt: str) -> str:
-        return f"{d['mean']:{fmt}}" + (f" ± {d['se']:{fmt}}" if d["se"] is not None else "")
+        return f"{d['mean']:{fmt}}" + (f" ± {d['se']:{fmt.lstrip('+')}}" if d["se"] is not None else "")
 
     summary: dict[str, Any] = {}
     for name in SCORERS:

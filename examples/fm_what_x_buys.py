@@ -3,10 +3,11 @@
 With the **same labels** (``--n-labelled`` balanced events from a q2-flat pool) three scores
 are trained: the shipped backbone fine-tuned (``fm``), logistic regression on the 26
 engineered features (``logistic``, the package's baseline) and a gradient-boosted tree on the
-same features (``gbdt``, scikit-learn, optional). Each score becomes a fit variable with the
-one eta rule (:func:`redist.fm.eta.fit_eta`) and the same fit bins (``ETA_EDGES`` x
-``Q2REC_EDGES``: eta >= 0.6, four eta bins holding 10 % of the preselected SM signal each,
-times three q2_rec bins; the same working point as the Z_A of the data-efficiency study).
+same features (``gbdt``, scikit-learn, not in the ``fm`` extra; ``--no-gbdt`` skips it). Each
+score becomes a fit variable with the one eta rule (:func:`redist.fm.eta.fit_eta`) and the
+same fit bins (``ETA_EDGES`` x ``Q2REC_EDGES``: eta >= 0.6, four eta bins holding 10 % of the
+preselected SM signal each, times three q2_rec bins; the same working point as the Z_A of the
+data-efficiency study).
 
 Pseudo-analysis per score and luminosity (``--lumi-fb``: 362 fb^-1, the published data set,
 and 50 ab^-1, the Belle II goal; one channel, 12 bins):
@@ -239,7 +240,7 @@ def aggregate(workdir: Path, out: Path) -> dict[str, Any]:
         return {"mean": float(a.mean()), "se": se, "values": a.tolist()}
 
     def cell(d: dict[str, Any], fmt: str = ".2f") -> str:
-        return f"{d['mean']:{fmt}}" + (f" ± {d['se']:{fmt}}" if d["se"] is not None else "")
+        return f"{d['mean']:{fmt}}" + (f" ± {d['se']:{fmt.lstrip('+')}}" if d["se"] is not None else "")
 
     summary: dict[str, Any] = {"auc_held": {x: ms([r["x"][x]["auc_held"] for r in runs]) for x in xs}}
     lines = [
