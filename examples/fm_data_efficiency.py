@@ -29,7 +29,8 @@ recorded in ``sessions[-1]["check"]``, with the package versions and CPU seconds
 session). The CPU budget (2 shared cores) sets the sizes: backbone ``ci`` (dim 32, 2 layers),
 --pretrain-steps 200 x 256, --finetune-steps 80 x 128 (the same for every N and every torch
 arm; under-trains the larger N), test pools of 4k signal and 20k background (generated).
-The ``gbdt`` arm needs scikit-learn, which is not part of the ``fm`` extra.
+The ``gbdt`` arm needs scikit-learn, which is not part of the ``fm`` extra
+(``pip install --group studies``).
 """
 
 from __future__ import annotations
