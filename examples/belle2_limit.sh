@@ -6,6 +6,7 @@
 #     toy-calibrated threshold at every tested value.
 # Outputs: examples/output/belle2_limit_cTL.{json,txt,png,load}, belle2_limit_asymptotic.txt
 set -e
+export OMP_NUM_THREADS=1 XLA_FLAGS="--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
 cd "$(dirname "$0")/.."
 OUT=examples/output
 mkdir -p "$OUT"
@@ -14,7 +15,7 @@ MODEL=$(mktemp -d)/belle2.json
 .venv/bin/redist limit "$MODEL" --par cTL --method asymptotic > "$OUT/belle2_limit_asymptotic.txt" 2>&1 \
   || echo "exit status $?" >> "$OUT/belle2_limit_asymptotic.txt"
 uptime > "$OUT/belle2_limit_cTL.load"
-nice -n 10 .venv/bin/redist limit "$MODEL" --par cTL=6:16:6 --n-toys 60 --seed 0 \
+nice -n 15 .venv/bin/redist limit "$MODEL" --par cTL=6:16:6 --n-toys 60 --seed 0 \
   -o "$OUT/belle2_limit_cTL.json" --plot "$OUT/belle2_limit_cTL.png" > "$OUT/belle2_limit_cTL.txt" 2>&1 \
   || echo "exit status $?" >> "$OUT/belle2_limit_cTL.txt"
 uptime >> "$OUT/belle2_limit_cTL.load"

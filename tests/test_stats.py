@@ -292,6 +292,71 @@ def test_evidence_and_bayes_factor_against_quadrature():
         evidence(model, data=data)  # mu neither sampled nor fixed
 
 
+def test_evidence_grid_against_quadrature():
+    """Gauss-Legendre quadrature of the Laplace integrand equals the independent 2D integral;
+    its profile-likelihood companion equals the grid integral of max over the nuisance."""
+    from scipy.special import logsumexp
+
+    from redist import engine
+    from redist.infer.evidence import evidence_grid
+
+    model = one_bin_with_nuisance()
+    data = [130.0, 0.0]
+    g = evidence_grid(model, {"mu": (0.0, 4.0)}, data=data, nodes=(12, 16))
+    mu = np.linspace(0.0, 4.0, 201)
+    q1 = _quadrature_ln_z(model, data, mu)
+    assert g.method == "grid+laplace" and 0.0 <= g.ln_z_err < 1e-3
+    assert g.ln_z == pytest.approx(q1, abs=5e-3)  # the Laplace error, as for the point hypothesis
+    # profile: ln max_alpha L(mu, alpha) on a fine alpha grid, trapezoid in mu
+    alpha = np.linspace(-3.0, 3.0, 1201)
+    pars = np.stack(np.meshgrid(mu, alpha, indexing="ij"), axis=-1).reshape(-1, 2)
+    lp = engine.likelihood(model).batch("logpdf", pars, np.asarray(data)).reshape(mu.size, alpha.size)
+    prof = lp.max(axis=1)
+    w = np.full(mu.size, mu[1] - mu[0])
+    w[[0, -1]] *= 0.5
+    assert g.profile_ln_z == pytest.approx(float(logsumexp(prof, b=w / 4.0)), abs=2e-3)
+
+
+def test_evidence_grid_checks_its_symmetries():
+    """even= and steps= are checked on the likelihood, not assumed; steps= integrates a flat direction exactly."""
+    from redist.infer.evidence import evidence_grid
+
+    model = one_bin_with_nuisance()
+    data = [130.0, 0.0]
+    with pytest.raises(RedistError, match="not even in mu"):
+        evidence_grid(model, {"mu": (0.0, 4.0)}, data=data, even=["mu"])
+    with pytest.raises(RedistError, match="not constant between the steps of mu"):
+        evidence_grid(model, {"mu": (0.0, 4.0)}, data=data, steps={"mu": [1.0, 2.0]})
+    with pytest.raises(RedistError, match="nodes must be two increasing"):
+        evidence_grid(model, {"mu": (0.0, 4.0)}, data=data, nodes=(16, 12))
+    # a second parameter on a sample with no yield: the likelihood does not depend on it, so the
+    # evidence over (mu, d) equals the one over mu alone, whatever the steps
+    spec = one_bin_with_nuisance().spec
+    spec["channels"][0]["samples"].append(
+        {"name": "dead", "data": [0.0], "modifiers": [{"name": "d", "type": "normfactor", "data": None}]}
+    )
+    spec["parameters"].append({"name": "d", "bounds": [[0.0, 3.0]]})
+    two = pyhf.Model(spec, poi_name="mu", validate=False)
+    g1 = evidence_grid(model, {"mu": (0.0, 4.0)}, data=data, nodes=(12, 16))
+    g2 = evidence_grid(
+        two, {"mu": (0.0, 4.0), "d": (0.0, 3.0)}, data=data, nodes=(12, 16), steps={"d": [0.7, 2.0]}
+    )
+    assert g2.ln_z == pytest.approx(g1.ln_z, abs=1e-7)
+
+
+def test_evidence_and_limit_check_the_data_shape():
+    """One owner (mle.resolve_data) checks the data vector of fits, evidences and limits."""
+    from redist.infer import evidence, upper_limit
+
+    model = one_bin_with_nuisance()
+    with pytest.raises(RedistError, match=r"data has shape \(1,\), the model expects \(2,\)"):
+        evidence(model, fixed={"mu": 0.0}, data=[130.0])
+    with pytest.raises(RedistError, match=r"data has shape \(1,\)"):
+        upper_limit(model, "mu", data=[130.0])
+    with pytest.raises(RedistError, match="needs data="):
+        evidence(model, fixed={"mu": 0.0})
+
+
 def test_cli_evidence_with_bayes_factor(tmp_path):
     from redist.cli import main
 

@@ -730,6 +730,14 @@ def _parse_ranges(items: tuple[str, ...], layout: Any) -> dict[str, Any]:
 @click.option(
     "--dlogz", default=0.1, show_default=True, type=click.FloatRange(min=1e-4), help="Stopping criterion."
 )
+@click.option(
+    "--sample",
+    "sample_method",
+    default="rslice",
+    show_default=True,
+    type=click.Choice(["rslice", "rwalk", "slice", "unif", "auto"]),
+    help="How dynesty proposes points (random slices suit curved posteriors such as coefficient shells).",
+)
 @click.option("--seed", default=0, show_default=True, help="Seed of the nested sampler.")
 @click.option(
     "--versus",
@@ -749,6 +757,7 @@ def evidence(
     pars: tuple[str, ...],
     n_live: int,
     dlogz: float,
+    sample_method: str,
     seed: int,
     versus: str | None,
 ) -> None:
@@ -792,7 +801,7 @@ def evidence(
                 and layout.kind(n) == ParameterKind.THEORY
             }
         res = _evidence(loaded.model, ranges, fixed=fixed, fix_groups=fix_groups, data=loaded.data,
-                        n_live=n_live, dlogz=dlogz, seed=seed)  # fmt: skip
+                        n_live=n_live, dlogz=dlogz, sample=sample_method, seed=seed)  # fmt: skip
     doc = res.to_dict()
     if other is not None:
         doc["bayes_factor"] = {**bayes_factor(res, other).to_dict(), "versus": str(versus)}

@@ -37,9 +37,9 @@ import pyhf
 from ..exceptions import AsymptoticsInvalid, ModelSpecError
 from ..progress import Progress, resolve
 from ..typing import FixedValues, ModelLike
-from ._objective import _pyhf_model, layout_of, pyhf_backend, resolve_backend
+from ._objective import _pyhf_model, layout_of, objective, pyhf_backend, resolve_backend
 from ._tasks import json_dict
-from .mle import start_and_mask
+from .mle import resolve_data, start_and_mask
 
 __all__ = ["LimitResult", "crossing", "fisher_information", "upper_limit"]
 
@@ -499,14 +499,7 @@ def upper_limit(
     if mask[i]:
         msg = f"parameter {par!r} is fixed; it cannot be limited"
         raise ModelSpecError(msg)
-    if data is None:
-        if isinstance(model, pyhf.pdf.Model):
-            msg = "a plain pyhf model needs data="
-            raise ModelSpecError(msg)
-        with pyhf_backend("numpy"):
-            d = np.asarray(model.data, dtype=float)
-    else:
-        d = np.asarray(data, dtype=float)
+    d = resolve_data(objective(model, "numpy"), data)  # numpy: no compilation for reading the data
     user_grid = scan is not None
     grid = None if scan is None else np.asarray(scan, dtype=float)
     ref = float(np.max(grid)) if grid is not None else hi
