@@ -586,7 +586,7 @@ def evidence_grid(
     Returns
     -------
     EvidenceResult
-        ``method="grid+laplace"``, ``ln_z_err`` = |ln Z(fine) − ln Z(coarse)|,
+        ``method="grid+laplace"``, ``ln_z_err`` = abs(ln Z(fine) − ln Z(coarse)),
         ``n_calls`` the Laplace evaluations of both grids.
 
     Examples
