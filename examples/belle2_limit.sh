@@ -15,7 +15,7 @@ MODEL=$(mktemp -d)/belle2.json
 .venv/bin/redist limit "$MODEL" --par cTL --method asymptotic > "$OUT/belle2_limit_asymptotic.txt" 2>&1 \
   || echo "exit status $?" >> "$OUT/belle2_limit_asymptotic.txt"
 uptime > "$OUT/belle2_limit_cTL.load"
-nice -n 15 .venv/bin/redist limit "$MODEL" --par cTL=6:16:6 --n-toys 60 --seed 0 \
+nice -n 15 .venv/bin/redist limit "$MODEL" --par cTL=8:20:7 --n-toys 200 --seed 1 \
   -o "$OUT/belle2_limit_cTL.json" --plot "$OUT/belle2_limit_cTL.png" > "$OUT/belle2_limit_cTL.txt" 2>&1 \
   || echo "exit status $?" >> "$OUT/belle2_limit_cTL.txt"
 uptime >> "$OUT/belle2_limit_cTL.load"
