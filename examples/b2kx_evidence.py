@@ -89,7 +89,9 @@ def main() -> None:
 
 def summary() -> None:
     """ln B per result, agreement, and the study's profile-likelihood grid number."""
-    from redist.infer.evidence import EvidenceResult, bayes_factor
+    from belle2_evidence import compare  # examples/ is on sys.path when this script runs
+
+    from redist.infer.evidence import EvidenceResult
     from redist.io.atomic import atomic_write_text
 
     sm = EvidenceResult.from_dict(json.loads((PART / "sm.json").read_text()))
@@ -111,27 +113,7 @@ def summary() -> None:
                                "ln_B_error": study["bayes_factor"]["ln_B_error"],
                                "note": study["bayes_factor"]["error_note"]},
     }  # fmt: skip
-    for name, r in runs.items():
-        bf = bayes_factor(r, sm)
-        out["results"][name] = {
-            "ln_z": r.ln_z, "ln_z_err": r.ln_z_err, "ln_b": bf.ln_b, "ln_b_err": bf.ln_b_err,
-            "method": r.method, "sample": r.sample, "n_live": r.n_live, "n_calls": r.n_calls,
-            "n_iter": r.n_iter, "information": r.information, "laplace_grad": r.laplace_grad,
-            "wall_s": r.wall_s, "cpu_s": r.cpu_s,
-        }  # fmt: skip
-        if r.profile_ln_z is not None and sm.profile_ln_z is not None:  # grid: the same, nuisances profiled
-            out["results"][name]["ln_b_profile"] = r.profile_ln_z - sm.profile_ln_z
-    names = list(runs)
-    for i, a in enumerate(names):
-        for b in names[i + 1 :]:
-            ra, rb = runs[a], runs[b]
-            err = math.hypot(ra.ln_z_err, rb.ln_z_err)
-            diff = ra.ln_z - rb.ln_z
-            out["agreement"][f"{a} - {b}"] = {
-                "diff": diff,
-                "combined_err": err,
-                "pull": diff / err if err else None,
-            }
+    out.update(compare(runs, sm))  # the same comparison as for the Belle II WET evidences
     atomic_write_text(OUT / "evidence_dynesty.json", json.dumps(out, indent=1) + "\n")
     print(json.dumps(out, indent=1))
 

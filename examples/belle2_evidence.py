@@ -41,7 +41,10 @@ import math
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from redist.infer.evidence import EvidenceResult
 
 OUT = Path(__file__).parent / "output"
 RANGES = {"cVL": (0.0, 20.0), "cSL": (0.0, 20.0), "cTL": (0.0, 20.0)}
@@ -86,18 +89,14 @@ def main() -> None:
         _write(f"belle2_evidence_wet_seed{args.seed}.json", res.to_dict())
 
 
-def summary() -> None:
-    """ln B per WET result and the agreement between them."""
-    from redist.infer.evidence import EvidenceResult, bayes_factor
-    from redist.io.atomic import atomic_write_text
+def compare(runs: dict[str, EvidenceResult], sm: EvidenceResult) -> dict[str, Any]:
+    """ln B of every run against ``sm`` and the pairwise agreement of the runs' ln Z.
 
-    sm = EvidenceResult.from_dict(json.loads((OUT / "belle2_evidence_sm.json").read_text()))
-    runs = {}
-    for name in ("wet_seed0", "wet_seed1", "wet_grid"):
-        path = OUT / f"belle2_evidence_{name}.json"
-        if path.exists():
-            runs[name] = EvidenceResult.from_dict(json.loads(path.read_text()))
-    out: dict[str, Any] = {"ln_z_sm": sm.ln_z, "results": {}, "agreement": {}}
+    Shared with ``examples/b2kx_evidence.py``.
+    """
+    from redist.infer.evidence import bayes_factor
+
+    out: dict[str, Any] = {"results": {}, "agreement": {}}
     for name, r in runs.items():
         bf = bayes_factor(r, sm)
         out["results"][name] = {
@@ -119,6 +118,22 @@ def summary() -> None:
                 "combined_err": err,
                 "pull": diff / err if err else None,
             }
+    return out
+
+
+def summary() -> None:
+    """ln B per WET result and the agreement between them."""
+    from redist.infer.evidence import EvidenceResult
+    from redist.io.atomic import atomic_write_text
+
+    sm = EvidenceResult.from_dict(json.loads((OUT / "belle2_evidence_sm.json").read_text()))
+    runs = {}
+    for name in ("wet_seed0", "wet_seed1", "wet_grid"):
+        path = OUT / f"belle2_evidence_{name}.json"
+        if path.exists():
+            runs[name] = EvidenceResult.from_dict(json.loads(path.read_text()))
+    out: dict[str, Any] = {"ln_z_sm": sm.ln_z, "results": {}, "agreement": {}}
+    out.update(compare(runs, sm))
     atomic_write_text(OUT / "belle2_evidence.json", json.dumps(out, indent=1) + "\n")
     print(json.dumps(out, indent=1))
 
