@@ -6,8 +6,7 @@ Poisson counts in the 28 analysis bins as functions of cVL, cSL, cTL). This isol
 makes Wilson coefficients hard for asymptotic methods -- yields quadratic in the
 coefficients, physical boundaries at 0, a thin shell of equally good fits -- and keeps a
 fit at three free parameters, so that hundreds of toys per truth run in minutes on two
-busy cores. (The same study with all 236 nuisances profiled by the engine's Newton fits
-cost about 85 s per toy on the shared machine, too slow for this session.) -ln L is
+busy cores. (The intervals with all 236 nuisances profiled: examples/coverage_profiled.py.) -ln L is
 evaluated on a 61^3 grid of the coefficients (step 1/3) and profiled by minimising over
 grid axes.
 
