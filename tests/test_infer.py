@@ -246,6 +246,25 @@ def test_posterior_serial_equals_dask(toy):
         sample(toy, priors={"bkg_norm": Uniform(-1, 1)})
 
 
+@pytest.mark.dask
+@pytest.mark.jax
+def test_nuts_serial_equals_dask_process_workers(toy):
+    # NUTS chains as tasks on process workers: the chain function holds jax arrays, which a
+    # worker must unpickle with float64 on (else float32: different draws)
+    pytest.importorskip("blackjax")
+    pytest.importorskip("arviz")
+    from distributed import Client, LocalCluster
+
+    pri = {"cVL": Uniform(0, 20), "cSL": Uniform(0, 20), "cTL": Uniform(0, 20)}
+    kw = {"priors": pri, "n_samples": 30, "n_burn": 30, "n_chains": 2, "seed": 5}
+    a = sample(toy, **kw)
+    with LocalCluster(processes=True, n_workers=1, threads_per_worker=1, dashboard_address=":0") as cl, \
+            Client(cl) as c:
+        b = sample(toy, dask=c, **kw)
+    assert a.sampler == b.sampler == "nuts"
+    np.testing.assert_array_equal(a.samples, b.samples)
+
+
 def test_hpd_interval_normal():
     x = np.random.default_rng(0).normal(3.0, 2.0, 200_000)
     lo, hi = hpd_interval(x, 0.95)

@@ -96,14 +96,32 @@ class ObjectiveHandle:
         _LOCAL.pop(self.key, None)
 
 
+def _configure_worker() -> None:
+    """Switch a Dask worker to float64 (and the compile cache) where jax is installed."""
+    try:
+        import jax  # noqa: F401
+    except ImportError:  # numpy-only worker: nothing to configure
+        return
+    from ..engine._cache import ensure_compile_cache
+
+    ensure_compile_cache()
+
+
 def dask_client(dask: Any) -> tuple[Any, Callable[[], None]]:
-    """A distributed Client from an address, a Client, or ``True`` (local cluster)."""
+    """A distributed Client from an address, a Client, or ``True`` (local cluster).
+
+    Every worker gets jax's float64 mode before a task arrives: tasks that carry jax arrays
+    (NUTS chain functions) are unpickled before they run, and an array unpickled with
+    float64 off becomes float32 (a process worker's chain then differs from the serial one).
+    """
     distributed = optional_import("distributed", purpose="Dask scale-out", extra="dask")
     Client, LocalCluster = distributed.Client, distributed.LocalCluster
     if isinstance(dask, Client):
+        dask.run(_configure_worker)
         return dask, lambda: None
     if isinstance(dask, str):
         client = Client(dask)
+        client.run(_configure_worker)
         return client, client.close
     cluster = LocalCluster(processes=False, dashboard_address=":0")
     client = Client(cluster)
